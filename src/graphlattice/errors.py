@@ -1,0 +1,70 @@
+"""Every error GraphLattice raises on purpose.
+
+The hierarchy, drawn once::
+
+    GraphLatticeError                 base: the CLI prints str(error) on one line and exits non-zero
+    ├── UsageError                    a bad option, flag combination or argument value (exit 2)
+    ├── InputError                    user-supplied data cannot be used (exit 3)
+    │   ├── SnapshotError             a snapshot directory, file or record has the wrong shape
+    │   ├── ConfigError               a config or waivers file is malformed
+    │   └── CatalogError              a risk article or check folder is inconsistent (points at file:line)
+    └── EntraRuleError                an Entra rule table (role matrix, strength, ...) is inconsistent
+
+Anything else escaping the library is a bug, and the CLI reports it as such.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CatalogError",
+    "ConfigError",
+    "EntraRuleError",
+    "GraphLatticeError",
+    "InputError",
+    "SnapshotError",
+    "UsageError",
+]
+
+
+class GraphLatticeError(Exception):
+    """Base class; ``exit_code`` is what the CLI exits with."""
+
+    exit_code = 1
+
+
+class UsageError(GraphLatticeError):
+    exit_code = 2
+
+
+class InputError(GraphLatticeError):
+    exit_code = 3
+
+
+class SnapshotError(InputError):
+    """A snapshot file is missing, is not JSON, or does not have Graph's shape."""
+
+    def __init__(self, path: str, message: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+
+
+class ConfigError(InputError):
+    def __init__(self, path: str, message: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+
+
+class CatalogError(InputError):
+    def __init__(self, path: str, message: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+
+
+class EntraRuleError(GraphLatticeError):
+    pass
