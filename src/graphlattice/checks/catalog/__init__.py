@@ -1,0 +1,1 @@
+"""One sub-package per risk: ``article.md`` (the explanation) and ``check.py`` (the logic)."""

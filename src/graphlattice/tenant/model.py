@@ -1,0 +1,352 @@
+"""The typed tenant model: Graph JSON read once, indexed once.
+
+Objects keep a reference to their Graph JSON (``raw``) so nothing Graph sends is lost; the typed fields are
+the ones our checks reason about, normalised (lower-cased enums, lower-cased GUIDs). Indexes that several
+checks need (group membership, who holds which role and how) are computed lazily and cached.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any, Literal
+
+Json = Mapping[str, Any]
+
+
+def parse_time(value: object) -> datetime | None:
+    """Parse Graph's ISO-8601 timestamps (``Z`` suffix, 0–7 fractional digits)."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip()
+    if text.endswith("Z") or text.endswith("z"):
+        text = text[:-1] + "+00:00"
+    if "." in text:
+        head, _, rest = text.partition(".")
+        digits = ""
+        tail = ""
+        for i, ch in enumerate(rest):
+            if not ch.isdigit():
+                tail = rest[i:]
+                break
+            digits += ch
+        text = f"{head}.{(digits + '000000')[:6]}{tail}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        from datetime import UTC
+
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+@dataclass(slots=True)
+class User:
+    id: str
+    display_name: str
+    upn: str
+    user_type: str  # "member", "guest" or an unknown lower-cased value
+    account_enabled: bool
+    on_premises_sync: bool
+    raw: Json = field(repr=False)
+
+    @property
+    def is_member(self) -> bool:
+        return self.user_type == "member"
+
+
+@dataclass(slots=True)
+class Group:
+    id: str
+    display_name: str
+    is_assignable_to_role: bool
+    member_ids: tuple[str, ...]
+    owner_ids: tuple[str, ...]
+    member_group_ids: tuple[str, ...]
+    raw: Json = field(repr=False)
+
+
+@dataclass(slots=True)
+class ServicePrincipal:
+    id: str
+    app_id: str
+    display_name: str
+    app_role_ids: frozenset[str]  # appRoleIds granted to this principal (any resource)
+    raw: Json = field(repr=False)
+
+
+GrantKind = Literal["standing", "activated", "eligible"]
+
+
+@dataclass(frozen=True, slots=True)
+class RoleGrant:
+    """One way a principal holds a role: directly, or as a member of a role-assignable group."""
+
+    principal_id: str
+    role_id: str  # role definition id == template id for built-in roles (lower-case)
+    scope: str  # "/" or "/administrativeUnits/{id}" or an object id
+    kind: GrantKind
+    via_group_id: str | None = None
+    end: datetime | None = None
+    assignment_id: str = ""
+
+    @property
+    def tenant_wide(self) -> bool:
+        return self.scope == "/"
+
+
+@dataclass(frozen=True, slots=True)
+class ActivationRules:
+    """PIM activation settings for one role (from its role-management policy)."""
+
+    role_id: str
+    approval_required: bool
+    mfa_required: bool
+    max_duration: str | None
+    policy_id: str
+
+
+@dataclass(slots=True)
+class Tenant:
+    """Everything a check may look at. ``available`` says which collections could be read."""
+
+    tenant_id: str
+    collected_at: datetime
+    source: str
+    available: dict[str, bool]
+    errors: dict[str, str]
+    coverage: dict[str, Any]
+    users: dict[str, User]
+    groups: dict[str, Group]
+    service_principals: dict[str, ServicePrincipal]
+    role_definitions: dict[str, Json]
+    role_assignments: list[Json]
+    role_eligibilities: list[Json]
+    role_schedule_instances: list[Json] | None
+    role_policies: dict[str, Json]
+    role_policy_assignments: list[Json]
+    ca_policies: list[Json]
+    named_locations: dict[str, Json]
+    strength_policies: dict[str, Json]
+    auth_methods_policy: Json | None
+    registration: dict[str, Json]
+    methods: dict[str, list[Json]]
+    directory_audits: list[Json] | None = None
+    sign_ins: list[Json] | None = None
+    unknown_enums: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    config_path: str | None = None
+
+    # ---- group membership -------------------------------------------------------------------------
+
+    @cached_property
+    def _direct_groups(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = defaultdict(list)
+        for group in self.groups.values():
+            for member in group.member_ids:
+                index[member].append(group.id)
+            for member in group.member_group_ids:
+                index[member].append(group.id)
+        return index
+
+    def groups_of(self, object_id: str) -> frozenset[str]:
+        """Transitive group memberships of a user, group or service principal."""
+        direct = self._direct_groups
+        seen: set[str] = set()
+        stack = list(direct.get(object_id, ()))
+        while stack:
+            gid = stack.pop()
+            if gid in seen:
+                continue
+            seen.add(gid)
+            stack.extend(direct.get(gid, ()))
+        return frozenset(seen)
+
+    def members_of(self, group_id: str) -> frozenset[str]:
+        """Transitive user and service-principal members of a group."""
+        seen_groups: set[str] = set()
+        members: set[str] = set()
+        stack = [group_id]
+        while stack:
+            gid = stack.pop()
+            if gid in seen_groups:
+                continue
+            seen_groups.add(gid)
+            group = self.groups.get(gid)
+            if group is None:
+                continue
+            members.update(group.member_ids)
+            stack.extend(group.member_group_ids)
+        return frozenset(members)
+
+    @cached_property
+    def role_assignable_members(self) -> frozenset[str]:
+        """Users who are members or owners of a role-assignable group (Entra protects them)."""
+        out: set[str] = set()
+        for group in self.groups.values():
+            if group.is_assignable_to_role:
+                out.update(group.member_ids)
+                out.update(group.owner_ids)
+        return frozenset(out)
+
+    # ---- roles --------------------------------------------------------------------------------------
+
+    @cached_property
+    def _activated_assignment_ids(self) -> dict[str, datetime | None]:
+        """Assignment ids (``roleAssignmentOriginId``/instance id) that are PIM activations, with their end."""
+        out: dict[str, datetime | None] = {}
+        for inst in self.role_schedule_instances or ():
+            if str(inst.get("assignmentType", "")).lower() == "activated":
+                end = parse_time(inst.get("endDateTime"))
+                for key in ("roleAssignmentOriginId", "id"):
+                    value = inst.get(key)
+                    if isinstance(value, str) and value:
+                        out[value.lower()] = end
+                principal = str(inst.get("principalId", "")).lower()
+                role = str(inst.get("roleDefinitionId", "")).lower()
+                scope = str(inst.get("directoryScopeId", "/") or "/")
+                out[f"{principal}|{role}|{scope}"] = end
+        return out
+
+    @cached_property
+    def role_grants(self) -> tuple[RoleGrant, ...]:
+        """Every (principal, role) pair, expanding role-assignable groups to their members."""
+        activated = self._activated_assignment_ids
+        grants: list[RoleGrant] = []
+
+        def expand(principal: str, role: str, scope: str, kind: GrantKind, end: datetime | None,
+                   assignment_id: str) -> None:
+            grants.append(RoleGrant(principal, role, scope, kind, None, end, assignment_id))
+            group = self.groups.get(principal)
+            if group is not None:
+                for member in self.members_of(group.id):
+                    grants.append(RoleGrant(member, role, scope, kind, group.id, end, assignment_id))
+
+        for a in self.role_assignments:
+            principal = str(a.get("principalId", "")).lower()
+            role = str(a.get("roleDefinitionId", "")).lower()
+            scope = str(a.get("directoryScopeId") or "/")
+            aid = str(a.get("id", "")).lower()
+            key = f"{principal}|{role}|{scope}"
+            if aid in activated or key in activated:
+                kind: GrantKind = "activated"
+                end = activated.get(aid, activated.get(key))
+            else:
+                kind, end = "standing", None
+            expand(principal, role, scope, kind, end, aid)
+        for e in self.role_eligibilities:
+            principal = str(e.get("principalId", "")).lower()
+            role = str(e.get("roleDefinitionId", "")).lower()
+            scope = str(e.get("directoryScopeId") or "/")
+            info = e.get("scheduleInfo") or {}
+            expiration = info.get("expiration") or {} if isinstance(info, Mapping) else {}
+            end = parse_time(expiration.get("endDateTime")) if isinstance(expiration, Mapping) else None
+            if end is not None and end <= self.collected_at:
+                continue
+            expand(principal, role, scope, "eligible", end, str(e.get("id", "")).lower())
+        return tuple(grants)
+
+    @cached_property
+    def _grants_by_principal(self) -> dict[str, list[RoleGrant]]:
+        index: dict[str, list[RoleGrant]] = defaultdict(list)
+        for grant in self.role_grants:
+            index[grant.principal_id].append(grant)
+        return index
+
+    def grants_of(self, principal_id: str) -> list[RoleGrant]:
+        return self._grants_by_principal.get(principal_id.lower(), [])
+
+    def active_role_ids(self, principal_id: str) -> frozenset[str]:
+        return frozenset(g.role_id for g in self.grants_of(principal_id) if g.kind != "eligible")
+
+    def any_role_ids(self, principal_id: str) -> frozenset[str]:
+        return frozenset(g.role_id for g in self.grants_of(principal_id))
+
+    def holders(self, role_id: str, *, include_eligible: bool = True) -> list[RoleGrant]:
+        role = role_id.lower()
+        return [
+            g for g in self.role_grants if g.role_id == role and (include_eligible or g.kind != "eligible")
+        ]
+
+    @cached_property
+    def activation_rules(self) -> dict[str, ActivationRules]:
+        """Role id -> PIM activation settings, from policy assignments and expanded policy rules."""
+        out: dict[str, ActivationRules] = {}
+        for assignment in self.role_policy_assignments:
+            role = str(assignment.get("roleDefinitionId", "")).lower()
+            policy_id = str(assignment.get("policyId", ""))
+            policy = self.role_policies.get(policy_id.lower())
+            if not role or policy is None:
+                continue
+            approval = False
+            mfa = False
+            max_duration: str | None = None
+            for rule in policy.get("rules") or ():
+                rid = str(rule.get("id", "")).lower()
+                if rid == "approval_enduser_assignment":
+                    setting = rule.get("setting") or {}
+                    approval = bool(setting.get("isApprovalRequired"))
+                elif rid == "enablement_enduser_assignment":
+                    enabled = {str(x).lower() for x in rule.get("enabledRules") or ()}
+                    mfa = "multifactorauthentication" in enabled
+                elif rid == "expiration_enduser_assignment":
+                    value = rule.get("maximumDuration")
+                    max_duration = str(value) if value else None
+            out[role] = ActivationRules(role, approval, mfa, max_duration, policy_id)
+        return out
+
+    # ---- lookups ------------------------------------------------------------------------------------
+
+    def display_name(self, object_id: str) -> str:
+        key = object_id.lower()
+        if key in self.users:
+            return self.users[key].display_name
+        if key in self.groups:
+            return self.groups[key].display_name
+        if key in self.service_principals:
+            return self.service_principals[key].display_name
+        return object_id
+
+    def object_type(self, object_id: str) -> str:
+        key = object_id.lower()
+        if key in self.users:
+            return "user"
+        if key in self.groups:
+            return "group"
+        if key in self.service_principals:
+            return "servicePrincipal"
+        return "directoryObject"
+
+    def user_by_upn_or_id(self, key: str) -> User | None:
+        found = self.users.get(key.lower())
+        if found is not None:
+            return found
+        return self._users_by_upn.get(key.lower())
+
+    @cached_property
+    def _users_by_upn(self) -> dict[str, User]:
+        return {u.upn.lower(): u for u in self.users.values()}
+
+    def iter_members(self) -> Iterator[User]:
+        """Enabled member (non-guest) users."""
+        return (u for u in self.users.values() if u.account_enabled and u.is_member)
+
+    def method_configuration(self, config_id: str) -> Json | None:
+        """One authentication-method configuration (e.g. ``TemporaryAccessPass``) from the methods policy."""
+        policy = self.auth_methods_policy or {}
+        for config in policy.get("authenticationMethodConfigurations") or ():
+            if isinstance(config, Mapping) and str(config.get("id", "")).lower() == config_id.lower():
+                return config
+        return None
+
+    def unknown(self, collection: str, field_name: str) -> frozenset[str]:
+        return self.unknown_enums.get((collection, field_name), frozenset())
+
+
+def lower_ids(values: Iterable[object]) -> tuple[str, ...]:
+    return tuple(str(v).lower() for v in values if v)

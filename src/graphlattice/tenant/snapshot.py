@@ -1,0 +1,375 @@
+"""Read a snapshot directory (Microsoft Graph JSON, one file per collection) into a :class:`Tenant`.
+
+A collection that is absent, or that the manifest marks as an error, is *unavailable*: it is recorded with
+its reason and the permission that would read it, and checks that need it report UNKNOWN. Bad JSON or a
+wrong shape is a :class:`SnapshotError` naming the file (and the line, for JSONL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from graphlattice.errors import SnapshotError
+from graphlattice.tenant.collections import COLLECTIONS, CollectionSpec
+from graphlattice.tenant.enums import EnumReader
+from graphlattice.tenant.model import Group, Json, ServicePrincipal, Tenant, User, parse_time
+
+MANIFEST = "manifest.json"
+CONFIG_FILE = "graphlattice.yaml"
+
+_USER_TYPES = frozenset({"member", "guest"})
+_CA_STATES = frozenset({"enabled", "disabled", "enabledforreportingbutnotenforced"})
+
+# Closed shapes whose extra properties are worth a warning (Graph adds properties over time; we keep them).
+_KNOWN_PROPERTIES: dict[str, frozenset[str]] = {
+    "userRegistrationDetails": frozenset({
+        "id", "userPrincipalName", "userDisplayName", "userType", "isAdmin", "isMfaRegistered",
+        "isMfaCapable", "isPasswordlessCapable", "isSsprRegistered", "isSsprEnabled", "isSsprCapable",
+        "isSystemPreferredAuthenticationMethodEnabled", "methodsRegistered",
+        "systemPreferredAuthenticationMethods", "userPreferredMethodForSecondaryAuthentication",
+        "lastUpdatedDateTime", "defaultMfaMethod", "@odata.type",
+    }),
+    "conditionalAccessPolicies": frozenset({
+        "id", "displayName", "description", "templateId", "createdDateTime", "modifiedDateTime",
+        "deletedDateTime", "state", "conditions", "grantControls", "sessionControls", "@odata.type",
+        "authenticationStrength@odata.context", "partialEnablementStrategy",
+    }),
+    "roleAssignments": frozenset({
+        "id", "principalId", "roleDefinitionId", "directoryScopeId", "appScopeId", "condition",
+        "principalOrganizationId", "resourceScope", "@odata.type", "principal", "roleDefinition",
+    }),
+}
+
+Progress = Callable[[str], None]
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise SnapshotError(str(path), f"cannot read file: {exc.strerror or exc}") from None
+
+
+def _load_json(path: Path) -> Any:
+    data = _read_bytes(path)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        line = data.count(b"\n", 0, exc.pos) + 1 if exc.pos is not None else None
+        raise SnapshotError(str(path), f"not valid JSON ({exc.msg})", line) from None
+
+
+def _items(path: Path, doc: Any) -> list[Json]:
+    if isinstance(doc, list):  # tolerate a bare array, as some exporters write
+        items = doc
+    elif isinstance(doc, dict) and isinstance(doc.get("value"), list):
+        items = doc["value"]
+    else:
+        raise SnapshotError(str(path), 'expected a Graph collection: an object with a "value" array')
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise SnapshotError(str(path), f"item {index} of \"value\" is not an object")
+    return items
+
+
+def iter_jsonl(path: Path) -> Iterator[tuple[int, Json]]:
+    """Yield (line number, object) from a JSON Lines file; blank lines are skipped."""
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise SnapshotError(str(path), f"cannot read file: {exc.strerror or exc}") from None
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise SnapshotError(str(path), f"not valid JSON ({exc.msg})", number) from None
+            if not isinstance(obj, dict):
+                raise SnapshotError(str(path), "each line must be a JSON object", number)
+            yield number, obj
+
+
+def read_log(path: Path) -> list[Json]:
+    """Read audit or sign-in records from ``.jsonl`` (one per line) or a Graph ``.json`` collection."""
+    if path.suffix == ".jsonl":
+        return [obj for _, obj in iter_jsonl(path)]
+    return _items(path, _load_json(path))
+
+
+def _require_id(path: Path, item: Json, index: int, key: str = "id") -> str:
+    value = item.get(key)
+    if not isinstance(value, str) or not value:
+        raise SnapshotError(str(path), f'item {index} has no string "{key}"')
+    return value.lower()
+
+
+class _Loader:
+    def __init__(self, root: Path, progress: Progress | None) -> None:
+        self.root = root
+        self.progress = progress
+        self.enums = EnumReader()
+        self.warnings: list[str] = []
+        self.available: dict[str, bool] = {}
+        self.errors: dict[str, str] = {}
+        self.manifest: dict[str, Any] = {}
+
+    # -- manifest and availability -------------------------------------------------------------------
+
+    def read_manifest(self) -> None:
+        path = self.root / MANIFEST
+        if not path.exists():
+            self.warnings.append(f"{MANIFEST} is missing: collection status is taken from the files present")
+            return
+        doc = _load_json(path)
+        if not isinstance(doc, dict):
+            raise SnapshotError(str(path), "expected a JSON object")
+        collections = doc.get("collections", {})
+        if not isinstance(collections, dict):
+            raise SnapshotError(str(path), '"collections" must be an object')
+        for name, entry in collections.items():
+            if not isinstance(entry, dict) or str(entry.get("status", "")).lower() not in {"ok", "error"}:
+                raise SnapshotError(str(path), f'collection "{name}" needs "status": "ok" or "error"')
+        self.manifest = doc
+
+    def check(self, spec: CollectionSpec) -> Path | None:
+        """Return the file to read, or None (recording why) when the collection is unavailable."""
+        entry = (self.manifest.get("collections") or {}).get(spec.name)
+        path = self.root / spec.filename
+        if isinstance(entry, dict) and str(entry.get("status")).lower() == "error":
+            reason = str(entry.get("error") or "the collector recorded an error")
+            permission = str(entry.get("requiredPermission") or spec.permission)
+            self.errors[spec.name] = f"{reason} (grant {permission})"
+            self.available[spec.name] = False
+            return None
+        if not path.exists():
+            alt = self.root / (spec.name + (".json" if spec.shape == "jsonl" else ".jsonl"))
+            if spec.shape == "jsonl" and alt.exists() and spec.name in {"directoryAudits", "signIns"}:
+                path = alt
+            else:
+                if not spec.optional:
+                    self.errors[spec.name] = f"{spec.filename} is not in the snapshot (grant {spec.permission})"
+                self.available[spec.name] = False
+                return None
+        self.available[spec.name] = True
+        if self.progress is not None:
+            self.progress(spec.name)
+        return path
+
+    def warn_extra(self, name: str, items: list[Json]) -> None:
+        known = _KNOWN_PROPERTIES.get(name)
+        if known is None or not items:
+            return
+        extra = set().union(*(item.keys() for item in items)) - known
+        if extra:
+            self.warnings.append(f"{name}: kept properties this version does not know: {', '.join(sorted(extra))}")
+
+    # -- collections ----------------------------------------------------------------------------------
+
+    def list_collection(self, name: str) -> list[Json] | None:
+        spec = COLLECTIONS[name]
+        path = self.check(spec)
+        if path is None:
+            return None
+        items = _items(path, _load_json(path))
+        for index, item in enumerate(items):
+            _require_id(path, item, index)
+        self.warn_extra(name, items)
+        return items
+
+    def singleton(self, name: str) -> Json | None:
+        spec = COLLECTIONS[name]
+        path = self.check(spec)
+        if path is None:
+            return None
+        doc = _load_json(path)
+        if not isinstance(doc, dict):
+            raise SnapshotError(str(path), "expected a single JSON object")
+        return doc
+
+    def users(self) -> dict[str, User]:
+        items = self.list_collection("users")
+        if items is None:
+            return {}
+        enums = self.enums
+        out: dict[str, User] = {}
+        for item in items:
+            uid = item["id"].lower()
+            out[uid] = User(
+                id=uid,
+                display_name=str(item.get("displayName") or item.get("userPrincipalName") or uid),
+                upn=str(item.get("userPrincipalName") or ""),
+                user_type=enums.read(item.get("userType") or "Member", "userType", _USER_TYPES, "users") or "member",
+                account_enabled=item.get("accountEnabled") is not False,
+                on_premises_sync=item.get("onPremisesSyncEnabled") is True,
+                raw=item,
+            )
+        return out
+
+    def groups(self) -> dict[str, Group]:
+        items = self.list_collection("groups")
+        if items is None:
+            return {}
+        path = self.root / "groups.json"
+        out: dict[str, Group] = {}
+        for index, item in enumerate(items):
+            members = item.get("members")
+            owners = item.get("owners")
+            if members is None or owners is None:
+                raise SnapshotError(
+                    str(path), f'group {index} ("{item.get("displayName")}") needs complete "members" and '
+                    '"owners" arrays'
+                )
+            if not isinstance(members, list) or not isinstance(owners, list):
+                raise SnapshotError(str(path), f'group {index}: "members" and "owners" must be arrays')
+            users: list[str] = []
+            nested: list[str] = []
+            for ref in members:
+                if not isinstance(ref, dict) or not isinstance(ref.get("id"), str):
+                    raise SnapshotError(str(path), f"group {index}: every member needs an \"id\"")
+                kind = str(ref.get("@odata.type", "")).lower()
+                (nested if kind.endswith(".group") else users).append(ref["id"].lower())
+            owner_ids = tuple(
+                str(ref["id"]).lower() for ref in owners if isinstance(ref, dict) and ref.get("id")
+            )
+            gid = item["id"].lower()
+            out[gid] = Group(
+                id=gid,
+                display_name=str(item.get("displayName") or gid),
+                is_assignable_to_role=item.get("isAssignableToRole") is True,
+                member_ids=tuple(users),
+                owner_ids=owner_ids,
+                member_group_ids=tuple(nested),
+                raw=item,
+            )
+        return out
+
+    def service_principals(self) -> dict[str, ServicePrincipal]:
+        items = self.list_collection("servicePrincipals")
+        if items is None:
+            return {}
+        path = self.root / "servicePrincipals.json"
+        out: dict[str, ServicePrincipal] = {}
+        for index, item in enumerate(items):
+            grants = item.get("appRoleAssignments")
+            if grants is None:
+                raise SnapshotError(str(path), f'service principal {index} needs its "appRoleAssignments" array')
+            if not isinstance(grants, list):
+                raise SnapshotError(str(path), f'service principal {index}: "appRoleAssignments" must be an array')
+            sid = item["id"].lower()
+            out[sid] = ServicePrincipal(
+                id=sid,
+                app_id=str(item.get("appId") or "").lower(),
+                display_name=str(item.get("displayName") or sid),
+                app_role_ids=frozenset(
+                    str(g.get("appRoleId")).lower() for g in grants if isinstance(g, dict) and g.get("appRoleId")
+                ),
+                raw=item,
+            )
+        return out
+
+    def methods(self) -> dict[str, list[Json]]:
+        spec = COLLECTIONS["authenticationMethods"]
+        path = self.check(spec)
+        if path is None:
+            return {}
+        out: dict[str, list[Json]] = {}
+        for number, obj in iter_jsonl(path):
+            user_id = obj.get("userId")
+            value = obj.get("value")
+            if not isinstance(user_id, str) or not isinstance(value, list):
+                raise SnapshotError(str(path), 'each line needs "userId" and a "value" array', number)
+            for item in value:
+                if not isinstance(item, dict):
+                    raise SnapshotError(str(path), "every method must be an object", number)
+            out[user_id.lower()] = value
+        return out
+
+    def logs(self, name: str) -> list[Json] | None:
+        spec = COLLECTIONS[name]
+        path = self.check(spec)
+        if path is None:
+            return None
+        return read_log(path)
+
+
+def load_snapshot(root: str | Path, *, progress: Progress | None = None, with_logs: bool = True) -> Tenant:
+    """Load a snapshot directory; raises :class:`SnapshotError` for unusable input."""
+    base = Path(root)
+    if not base.is_dir():
+        raise SnapshotError(str(base), "not a directory (expected a snapshot folder of Graph JSON files)")
+    loader = _Loader(base, progress)
+    loader.read_manifest()
+    manifest = loader.manifest
+
+    users = loader.users()
+    groups = loader.groups()
+    sps = loader.service_principals()
+    role_defs = {d["id"].lower(): d for d in loader.list_collection("roleDefinitions") or ()}
+    assignments = loader.list_collection("roleAssignments")
+    eligibilities = loader.list_collection("roleEligibilitySchedules")
+    instances = loader.list_collection("roleAssignmentScheduleInstances")
+    policies = {p["id"].lower(): p for p in loader.list_collection("roleManagementPolicies") or ()}
+    policy_assignments = loader.list_collection("roleManagementPolicyAssignments")
+    ca = loader.list_collection("conditionalAccessPolicies")
+    for policy in ca or ():
+        loader.enums.read(policy.get("state"), "state", _CA_STATES, "conditionalAccessPolicies")
+    locations = {n["id"].lower(): n for n in loader.list_collection("namedLocations") or ()}
+    strengths = {s["id"].lower(): s for s in loader.list_collection("authenticationStrengthPolicies") or ()}
+    am_policy = loader.singleton("authenticationMethodsPolicy")
+    registration = {r["id"].lower(): r for r in loader.list_collection("userRegistrationDetails") or ()}
+    methods = loader.methods()
+    audits = loader.logs("directoryAudits") if with_logs else None
+    sign_ins = loader.logs("signIns") if with_logs else None
+
+    collected = parse_time(manifest.get("collectedAt"))
+    if collected is None:
+        collected = datetime.now(UTC)
+        if manifest:
+            loader.warnings.append('manifest has no usable "collectedAt": ages are measured from now')
+    coverage = manifest.get("coverage") if isinstance(manifest.get("coverage"), dict) else {}
+    config = base / CONFIG_FILE
+    tenant = Tenant(
+        tenant_id=str(manifest.get("tenantId") or "unknown"),
+        collected_at=collected,
+        source=str(manifest.get("source") or "snapshot"),
+        available=loader.available,
+        errors=loader.errors,
+        coverage=dict(coverage or {}),
+        users=users,
+        groups=groups,
+        service_principals=sps,
+        role_definitions=role_defs,
+        role_assignments=assignments or [],
+        role_eligibilities=eligibilities or [],
+        role_schedule_instances=instances,
+        role_policies=policies,
+        role_policy_assignments=policy_assignments or [],
+        ca_policies=ca or [],
+        named_locations=locations,
+        strength_policies=strengths,
+        auth_methods_policy=am_policy,
+        registration=registration,
+        methods=methods,
+        directory_audits=audits,
+        sign_ins=sign_ins,
+        unknown_enums=loader.enums.all_unknown(),
+        warnings=loader.warnings,
+        config_path=str(config) if config.exists() else None,
+    )
+    for (collection, field_name), values in tenant.unknown_enums.items():
+        tenant.warnings.append(
+            f"{collection}: unknown {field_name} value(s) kept: {', '.join(sorted(values))}"
+        )
+    return tenant
+
+
+def write_collection(path: Path, items: list[Mapping[str, Any]]) -> None:
+    """Write a Graph collection file (``{"value": [...]}``)."""
+    path.write_bytes(orjson.dumps({"value": items}))
