@@ -111,7 +111,7 @@ class ActivationRules:
     policy_id: str
 
 
-@dataclass(slots=True)
+@dataclass
 class Tenant:
     """Everything a check may look at. ``available`` says which collections could be read."""
 
