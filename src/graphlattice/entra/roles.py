@@ -1,6 +1,48 @@
-"""Built-in Entra role template IDs (the catalogue with metadata is loaded from data/roles.yaml)."""
+"""Built-in Entra roles: template-id constants and the catalogue loaded from ``data/roles.yaml``.
+
+Role ids are compared case-insensitively everywhere; the catalogue is keyed by the lowercase template id.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from graphlattice.entra._data import load_table, require_list, require_mapping, require_str
+from graphlattice.errors import EntraRuleError
+
+__all__ = [
+    "APPLICATION_ADMINISTRATOR",
+    "AUTHENTICATION_ADMINISTRATOR",
+    "AUTHENTICATION_POLICY_ADMINISTRATOR",
+    "CLOUD_APPLICATION_ADMINISTRATOR",
+    "CONDITIONAL_ACCESS_ADMINISTRATOR",
+    "DIRECTORY_READERS",
+    "GLOBAL_ADMINISTRATOR",
+    "GLOBAL_READER",
+    "GROUPS_ADMINISTRATOR",
+    "GUEST_INVITER",
+    "HELPDESK_ADMINISTRATOR",
+    "HYBRID_IDENTITY_ADMINISTRATOR",
+    "MESSAGE_CENTER_READER",
+    "PASSWORD_ADMINISTRATOR",
+    "PRIVILEGED_AUTHENTICATION_ADMINISTRATOR",
+    "PRIVILEGED_ROLE_ADMINISTRATOR",
+    "REPORTS_READER",
+    "ROLE_CATALOG",
+    "SECURITY_ADMINISTRATOR",
+    "SECURITY_OPERATOR",
+    "SECURITY_READER",
+    "TAP_ISSUER_ROLES",
+    "USAGE_SUMMARY_REPORTS_READER",
+    "USER_ADMINISTRATOR",
+    "USER_EXPERIENCE_SUCCESS_MANAGER",
+    "RoleInfo",
+    "get_role",
+    "is_privileged",
+    "role_display_name",
+]
 
 GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
 PRIVILEGED_AUTHENTICATION_ADMINISTRATOR = "7be44c8a-adaf-4e2a-84d6-ab2649e08a13"
@@ -25,3 +67,58 @@ USAGE_SUMMARY_REPORTS_READER = "75934031-6c7e-415a-99d7-48dbd49e875e"
 HYBRID_IDENTITY_ADMINISTRATOR = "8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2"
 APPLICATION_ADMINISTRATOR = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
 CLOUD_APPLICATION_ADMINISTRATOR = "158c047a-c907-4556-b7ef-446551a6b5f7"
+
+
+@dataclass(slots=True, frozen=True)
+class RoleInfo:
+    """One built-in role: template id (lowercase), display name, Microsoft's PRIVILEGED label, a summary."""
+
+    template_id: str
+    display_name: str
+    privileged: bool
+    description: str
+
+
+def _load_catalog() -> Mapping[str, RoleInfo]:
+    table = load_table("roles")
+    catalog: dict[str, RoleInfo] = {}
+    for row in require_list(table["roles"], "roles.roles"):
+        row = require_mapping(row, "roles.roles[]")
+        template_id = require_str(row.get("id"), "roles.roles[].id").casefold()
+        if template_id in catalog:
+            raise EntraRuleError(f"roles.yaml lists role {template_id} twice")
+        privileged = row.get("privileged")
+        if not isinstance(privileged, bool):
+            raise EntraRuleError(f"roles.yaml role {template_id}: privileged must be true or false")
+        catalog[template_id] = RoleInfo(
+            template_id=template_id,
+            display_name=require_str(row.get("name"), f"roles.yaml role {template_id}.name"),
+            privileged=privileged,
+            description=require_str(row.get("description"), f"roles.yaml role {template_id}.description"),
+        )
+    return MappingProxyType(catalog)
+
+
+ROLE_CATALOG: Mapping[str, RoleInfo] = _load_catalog()
+"""Every built-in role, keyed by lowercase template id."""
+
+TAP_ISSUER_ROLES: frozenset[str] = frozenset(
+    {GLOBAL_ADMINISTRATOR, PRIVILEGED_AUTHENTICATION_ADMINISTRATOR, AUTHENTICATION_ADMINISTRATOR}
+)
+"""Roles that can create a Temporary Access Pass for another user (which users: see ``authority``)."""
+
+
+def get_role(template_id: str) -> RoleInfo | None:
+    return ROLE_CATALOG.get(template_id.strip().casefold())
+
+
+def role_display_name(template_id: str) -> str:
+    """The role's display name, or the id itself for a custom or unknown role."""
+    info = get_role(template_id)
+    return info.display_name if info else template_id
+
+
+def is_privileged(template_id: str) -> bool:
+    """Microsoft's PRIVILEGED label; False for ids not in the built-in catalogue."""
+    info = get_role(template_id)
+    return info.privileged if info else False
