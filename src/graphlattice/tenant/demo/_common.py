@@ -25,7 +25,6 @@ LOG_DAYS = 14
 
 DOMAIN = "contoso-demo.example"
 TENANT_NAME = "Contoso Demo"
-GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 MICROSOFT_TENANT_ID = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
 
 _ALNUM = string.ascii_uppercase + string.digits

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from graphlattice.entra import roles as R
+from graphlattice.entra.permissions import MICROSOFT_GRAPH_APP_ID, permission_id
+from graphlattice.errors import EntraRuleError
 from graphlattice.tenant.demo._common import (
     DAY,
     DOMAIN,
-    GRAPH_APP_ID,
     MICROSOFT_TENANT_ID,
     NOW_TS,
     Gen,
@@ -22,10 +23,19 @@ from graphlattice.tenant.demo._common import (
 from graphlattice.tenant.demo._people import DEPARTMENTS, NO_DEPT, Roster
 
 # Microsoft Graph application permissions (app-role ids on the Microsoft Graph service principal).
-USER_AUTH_METHOD_RW_ALL = "50483e42-d915-4231-9639-7fdb7fd190e5"
-USER_READ_ALL = "df021288-bdef-4463-88db-98f22de89214"
-AUDIT_LOG_READ_ALL = "b0afded3-3588-46d8-8b3d-9842eff778da"
-DIRECTORY_READ_ALL = "7ab1d382-f21e-4acd-a863-ba3e13f7da61"
+
+
+def _app_role(name: str) -> str:
+    role_id = permission_id(name)
+    if role_id is None:
+        raise EntraRuleError(f"the Graph permission table has no {name}")
+    return role_id
+
+
+USER_AUTH_METHOD_RW_ALL = _app_role("UserAuthenticationMethod.ReadWrite.All")
+USER_READ_ALL = _app_role("User.Read.All")
+AUDIT_LOG_READ_ALL = _app_role("AuditLog.Read.All")
+DIRECTORY_READ_ALL = _app_role("Directory.Read.All")
 GRAPH_APP_ROLES: tuple[tuple[str, str, str], ...] = (
     (
         USER_AUTH_METHOD_RW_ALL,
@@ -675,7 +685,7 @@ def service_principals(gen: Gen, directory: Directory, tenant_id: str) -> list[J
             "appRoleAssignments": grants,
         }
 
-    graph = sp(graph_id, GRAPH_APP_ID, "Microsoft Graph", MICROSOFT_TENANT_ID, [], [])
+    graph = sp(graph_id, MICROSOFT_GRAPH_APP_ID, "Microsoft Graph", MICROSOFT_TENANT_ID, [], [])
     graph["appRoles"] = [
         {
             "id": rid,

@@ -130,9 +130,9 @@ def _user_json(roster: Roster, i: int) -> Json:
 
 def _check_users(users: int) -> None:
     if isinstance(users, bool) or not isinstance(users, int):
-        raise UsageError(f"--users must be a whole number between {MIN_USERS:,} and {MAX_USERS:,}")
+        raise UsageError(f"--users must be a whole number between {MIN_USERS} and {MAX_USERS}")
     if not MIN_USERS <= users <= MAX_USERS:
-        raise UsageError(f"--users must be between {MIN_USERS:,} and {MAX_USERS:,} (got {users:,})")
+        raise UsageError(f"--users must be between {MIN_USERS} and {MAX_USERS} (got {users})")
 
 
 def generate_demo(
@@ -174,7 +174,7 @@ def generate_demo(
             if roster.is_enabled(i) and not roster.is_guest(i):
                 if not facts.mfa:
                     planted["users-without-mfa"].append(roster.ids[i])
-                elif not facts.strong_other_than_phone and not admin:
+                elif not facts.strong_other_than_phone:
                     planted["users-risky-mfa"].append(roster.ids[i])
                 if admin and not facts.phishing_resistant:
                     planted["admins-risky-mfa"].append(roster.ids[i])
@@ -215,9 +215,9 @@ def generate_demo(
         ids("operator"),
         ids("paa"),
         ids("helpdesk_aa"),
-        groups.tier0,
-        ids("tier0"),
+        ids("tier0"),  # Global Administrator through the role-assignable group "Tier0 Platform Admins"
         ids("au_aa"),
+        ids("breakglass2"),  # standing Global Administrator, not declared as break-glass
         directory.sps.helpdesk_automation,
     ]
     planted["tap-active-passes"] += [ids("tier0"), ids("victim"), ids("joiner")]

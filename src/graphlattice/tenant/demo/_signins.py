@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from graphlattice.tenant.demo._common import DAY, GRAPH_APP_ID, HOUR, LOG_DAYS, MINUTE, NOW_TS, Gen, Json, iso
+from graphlattice.entra.permissions import MICROSOFT_GRAPH_APP_ID as GRAPH_APP_ID
+from graphlattice.tenant.demo._common import DAY, HOUR, LOG_DAYS, MINUTE, NOW_TS, Gen, Json, iso
 from graphlattice.tenant.demo._directory import Directory
 from graphlattice.tenant.demo._methods import phone_device
 from graphlattice.tenant.demo._people import COUNTRIES, NO_MFA, PROFILES, SYNCED, Roster
