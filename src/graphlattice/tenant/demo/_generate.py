@@ -8,6 +8,7 @@ from pathlib import Path
 
 from graphlattice.entra import roles as R
 from graphlattice.errors import UsageError
+from graphlattice.tenant.demo._apps import service_principals
 from graphlattice.tenant.demo._audits import AuditContext
 from graphlattice.tenant.demo._common import (
     DEMO_NOW,
@@ -20,19 +21,9 @@ from graphlattice.tenant.demo._common import (
     write_collection,
     write_json,
 )
-from graphlattice.tenant.demo._directory import (
-    PERSONA_ADMINS,
-    Directory,
-    group_members,
-    iter_groups,
-    plan_directory,
-    role_assignments,
-    role_definitions,
-    role_eligibilities,
-    role_policies,
-    service_principals,
-)
+from graphlattice.tenant.demo._directory import PERSONA_ADMINS, Directory, plan_directory
 from graphlattice.tenant.demo._flows import Flows
+from graphlattice.tenant.demo._groups import group_members, iter_groups
 from graphlattice.tenant.demo._methods import MethodBuilder, registration_row
 from graphlattice.tenant.demo._people import COUNTRIES, SYNCED, Roster, build_roster
 from graphlattice.tenant.demo._policies import (
@@ -43,6 +34,12 @@ from graphlattice.tenant.demo._policies import (
     named_locations,
     plan_policies,
     strength_policies,
+)
+from graphlattice.tenant.demo._roles import (
+    role_assignments,
+    role_definitions,
+    role_eligibilities,
+    role_policies,
 )
 from graphlattice.tenant.demo._signins import SignInContext, ordinary_traffic, pick_active
 from graphlattice.tenant.demo._story import (

@@ -506,7 +506,8 @@ def build_roster(gen: Gen, users: int, persona_admin_keys: frozenset[str]) -> Ro
         else:
             upn = f"{p.local}@{DOMAIN}"
         taken[p.local] = 1
-        created = NOW_TS - int(p.created_days_ago * DAY) - gen.randint(0, 8 * 3600)
+        created = NOW_TS - int(p.created_days_ago * DAY)
+        created = created - created % DAY + 7 * 3600 + gen.randint(0, 9 * 3600)  # office hours
         roster.persona[p.key] = roster.add(
             uid=gen.uuid(),
             name=p.name,
