@@ -20,6 +20,7 @@ Json = dict[str, Any]
 MY_SIGNINS = "19db86c3-b2b9-44cc-b339-36da233a3be2"
 SINGLETONS = {"authenticationMethodsPolicy"}
 JSONL = {"authenticationMethods", "directoryAudits", "signIns"}
+NOW = "2026-11-16T09:00:00Z"
 
 
 def _file(root: Path, name: str) -> Path:
@@ -210,7 +211,10 @@ def test_roles_and_pim_are_consistent(root: Path, users: dict[str, Json]) -> Non
     assert scoped[0]["roleDefinitionId"] == R.AUTHENTICATION_ADMINISTRATOR
     for item in _items(root, "roleEligibilitySchedules"):
         assert item["principalId"] in principals and item["status"] == "Provisioned"
-        assert item["scheduleInfo"]["expiration"]["type"] in {"noExpiration", "afterDateTime"}
+        expiration = item["scheduleInfo"]["expiration"]
+        assert expiration["type"] in {"noExpiration", "afterDateTime"}
+        assert expiration["endDateTime"] is None or expiration["endDateTime"] > NOW
+    assert all(i["endDateTime"] is None or i["endDateTime"] > NOW for i in instances)
     policies = {p["id"]: p for p in _items(root, "roleManagementPolicies")}
     approval: dict[str, bool] = {}
     for link in _items(root, "roleManagementPolicyAssignments"):

@@ -204,7 +204,7 @@ def plan_directory(gen: Gen, roster: Roster, tenant_id: str) -> Directory:
     for index in roster.population_admins:
         role, kind, _ = gen.rng.choices(_POPULATION_ROLES, weights=weights)[0]
         start = _office_hours(gen, min(roster.created[index] + gen.randint(5, 200) * DAY, NOW_TS - 20 * DAY))
-        end = start + 365 * DAY if kind == "eligible" and gen.random() < 0.5 else None
+        end = NOW_TS + gen.randint(30, 330) * DAY if kind == "eligible" and gen.random() < 0.5 else None
         grants.append(Grant(roster.ids[index], "user", role, kind, "/", start, end))
     used = sorted({g.role for g in grants} | {R.AUTHENTICATION_ADMINISTRATOR})
     role_policy_ids = {role: f"DirectoryRole_{tenant_id}_{gen.uuid()}" for role in used}
