@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from graphlattice.tenant.demo._common import Gen, Json, iso
-from graphlattice.tenant.demo._people import Roster
+from graphlattice.demo._common import Gen, Json, iso
+from graphlattice.demo._people import Roster
 
 MS_PIM = {
     "appId": "01fc33a7-78ba-4d2f-a4b7-768e336e890e",

@@ -7,8 +7,8 @@ to 200,000 users, and plants at least one failing and one passing object for eac
 
 from __future__ import annotations
 
-from graphlattice.tenant.demo._common import DEMO_NOW
-from graphlattice.tenant.demo._generate import (
+from graphlattice.demo._common import DEMO_NOW
+from graphlattice.demo._generate import (
     COLLECTIONS,
     MAX_USERS,
     MIN_USERS,

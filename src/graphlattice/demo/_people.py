@@ -9,7 +9,7 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass, field
 
-from graphlattice.tenant.demo._common import DAY, DOMAIN, NOW_TS, Gen
+from graphlattice.demo._common import DAY, DOMAIN, NOW_TS, Gen
 
 # -- method profiles ---------------------------------------------------------------------------------------
 # Which sign-in methods a user has registered (see _methods.py for what each one produces).

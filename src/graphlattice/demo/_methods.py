@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from graphlattice.tenant.demo._common import DAY, HOUR, NOW_TS, Gen, Json, iso
-from graphlattice.tenant.demo._people import COUNTRIES, GUEST, PROFILES, Roster
-from graphlattice.tenant.demo._story import (
+from graphlattice.demo._common import DAY, HOUR, NOW_TS, Gen, Json, iso
+from graphlattice.demo._people import COUNTRIES, GUEST, PROFILES, Roster
+from graphlattice.demo._story import (
     ATTACK_AUTHENTICATOR,
     ATTACK_PASSKEY,
     ATTACK_TAP_LIFETIME,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from graphlattice.tenant.demo._common import (
+from graphlattice.demo._common import (
     DAY,
     DOMAIN,
     NOW_TS,
@@ -13,8 +13,8 @@ from graphlattice.tenant.demo._common import (
     days_ago,
     iso,
 )
-from graphlattice.tenant.demo._directory import Directory
-from graphlattice.tenant.demo._people import DEPARTMENTS, NO_DEPT, Roster
+from graphlattice.demo._directory import Directory
+from graphlattice.demo._people import DEPARTMENTS, NO_DEPT, Roster
 
 # -- groups -----------------------------------------------------------------------------------------------
 

@@ -7,24 +7,24 @@ from dataclasses import dataclass, field
 import orjson
 
 from graphlattice.entra import roles as R
-from graphlattice.tenant.demo._audits import MS_PIM, WELL_KNOWN, AuditContext, prop, quoted
-from graphlattice.tenant.demo._common import DAY, HOUR, LOG_DAYS, MINUTE, NOW_TS, Json, days_ago, hm, iso
-from graphlattice.tenant.demo._directory import (
+from graphlattice.demo._audits import MS_PIM, WELL_KNOWN, AuditContext, prop, quoted
+from graphlattice.demo._common import DAY, HOUR, LOG_DAYS, MINUTE, NOW_TS, Json, days_ago, hm, iso
+from graphlattice.demo._directory import (
     DEFENDER_ACTIVATION,
     HELPDESK_AA_ACTIVATION,
     HELPDESK_AA_ELIGIBLE_SINCE,
     ROLE_NAMES,
     Directory,
 )
-from graphlattice.tenant.demo._methods import phone_device
-from graphlattice.tenant.demo._people import P, Roster
-from graphlattice.tenant.demo._policies import (
+from graphlattice.demo._methods import phone_device
+from graphlattice.demo._people import P, Roster
+from graphlattice.demo._policies import (
     GUEST_POLICY_CREATED,
     REGISTRATION_CREATED,
     REGISTRATION_MODIFIED,
     PolicyIds,
 )
-from graphlattice.tenant.demo._signins import (
+from graphlattice.demo._signins import (
     AZURE_PORTAL,
     HQ_LOCATION,
     MY_SIGNINS,
@@ -36,7 +36,7 @@ from graphlattice.tenant.demo._signins import (
     hq_ip,
     step,
 )
-from graphlattice.tenant.demo._story import (
+from graphlattice.demo._story import (
     ATTACK_AUTHENTICATOR,
     ATTACK_FOLLOWUP_SIGNIN,
     ATTACK_OPERATOR_SIGNIN,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from graphlattice.tenant.demo._common import MINUTE, Gen, days_ago, hm
+from graphlattice.demo._common import MINUTE, Gen, days_ago, hm
 
 # -- network plan (documentation address blocks only) ------------------------------------------------------
 HQ_PREFIX = "203.0.113."  # the trusted HQ range

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graphlattice.entra.permissions import MICROSOFT_GRAPH_APP_ID, permission_id
 from graphlattice.errors import EntraRuleError
-from graphlattice.tenant.demo._common import (
+from graphlattice.demo._common import (
     MICROSOFT_TENANT_ID,
     Gen,
     Json,
@@ -12,7 +12,7 @@ from graphlattice.tenant.demo._common import (
     hm,
     iso,
 )
-from graphlattice.tenant.demo._directory import Directory
+from graphlattice.demo._directory import Directory
 
 
 def _app_role(name: str) -> str:

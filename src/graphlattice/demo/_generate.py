@@ -8,9 +8,9 @@ from pathlib import Path
 
 from graphlattice.entra import roles as R
 from graphlattice.errors import UsageError
-from graphlattice.tenant.demo._apps import service_principals
-from graphlattice.tenant.demo._audits import AuditContext
-from graphlattice.tenant.demo._common import (
+from graphlattice.demo._apps import service_principals
+from graphlattice.demo._audits import AuditContext
+from graphlattice.demo._common import (
     DEMO_NOW,
     DOMAIN,
     CollectionWriter,
@@ -21,12 +21,12 @@ from graphlattice.tenant.demo._common import (
     write_collection,
     write_json,
 )
-from graphlattice.tenant.demo._directory import PERSONA_ADMINS, Directory, plan_directory
-from graphlattice.tenant.demo._flows import Flows
-from graphlattice.tenant.demo._groups import group_members, iter_groups
-from graphlattice.tenant.demo._methods import MethodBuilder, registration_row
-from graphlattice.tenant.demo._people import COUNTRIES, SYNCED, Roster, build_roster
-from graphlattice.tenant.demo._policies import (
+from graphlattice.demo._directory import PERSONA_ADMINS, Directory, plan_directory
+from graphlattice.demo._flows import Flows
+from graphlattice.demo._groups import group_members, iter_groups
+from graphlattice.demo._methods import MethodBuilder, registration_row
+from graphlattice.demo._people import COUNTRIES, SYNCED, Roster, build_roster
+from graphlattice.demo._policies import (
     CA_KEYS,
     PolicyIds,
     authentication_methods_policy,
@@ -35,14 +35,14 @@ from graphlattice.tenant.demo._policies import (
     plan_policies,
     strength_policies,
 )
-from graphlattice.tenant.demo._roles import (
+from graphlattice.demo._roles import (
     role_assignments,
     role_definitions,
     role_eligibilities,
     role_policies,
 )
-from graphlattice.tenant.demo._signins import SignInContext, ordinary_traffic, pick_active
-from graphlattice.tenant.demo._story import (
+from graphlattice.demo._signins import SignInContext, ordinary_traffic, pick_active
+from graphlattice.demo._story import (
     ATTACKER_IP,
     JOINER_CREATED,
     ONBOARDED_CREATED,

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from graphlattice.entra import roles as R
-from graphlattice.tenant.demo._common import (
+from graphlattice.demo._common import (
     DAY,
     NOW_TS,
     Gen,
     days_ago,
     hm,
 )
-from graphlattice.tenant.demo._people import Roster
+from graphlattice.demo._people import Roster
 
 ROLE_NAMES: dict[str, tuple[str, str]] = {
     R.GLOBAL_ADMINISTRATOR: (

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from graphlattice.tenant.demo._common import (
+from graphlattice.demo._common import (
     Gen,
     Json,
     days_ago,
     hm,
     iso,
 )
-from graphlattice.tenant.demo._directory import (
+from graphlattice.demo._directory import (
     APPROVAL_REQUIRED,
     MAX_ACTIVATION,
     ROLE_ACTIONS,
     ROLE_NAMES,
     Directory,
 )
-from graphlattice.tenant.demo._people import Roster
+from graphlattice.demo._people import Roster
 
 # -- roles ------------------------------------------------------------------------------------------------
 
