@@ -1,0 +1,337 @@
+"""tap-issuance-unscoped: who can sign in with a Temporary Access Pass, per the policy's include targets.
+
+A pass can be created for anyone, but only users the TAP policy includes (and does not exclude) can use it.
+The scope fails when it is ``all_users`` or reaches privileged accounts (high), or when an included group is
+larger than the configured bound (medium: the attacker must still find a target inside the group).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from graphlattice.checks.context import CheckContext
+from graphlattice.checks.registry import register
+from graphlattice.checks.result import Affected, Finding, PreCheck, Severity, Status
+from graphlattice.entra.methods import MethodKind, classify_method
+from graphlattice.entra.roles import is_privileged, role_display_name
+from graphlattice.entra.tap import TapPolicy
+from graphlattice.errors import InputError
+from graphlattice.tenant.collections import COLLECTIONS
+from graphlattice.tenant.model import Tenant
+
+_NAMES_SHOWN = 5
+
+
+def _names(tenant: Tenant, ids: Iterable[str], limit: int = _NAMES_SHOWN) -> str:
+    ordered = sorted(ids, key=lambda i: tenant.display_name(i).lower())
+    shown = ", ".join(tenant.display_name(i) for i in ordered[:limit])
+    more = len(ordered) - limit
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def privileged_roles(tenant: Tenant, user_id: str) -> list[str]:
+    """Privileged roles a user holds in any form, e.g. "Global Administrator (eligible, via group X)"."""
+    labels: list[str] = []
+    for grant in tenant.grants_of(user_id):
+        if not is_privileged(grant.role_id):
+            continue
+        how = {"standing": "active", "activated": "activated", "eligible": "eligible"}[grant.kind]
+        if grant.via_group_id:
+            how += f", via group {tenant.display_name(grant.via_group_id)}"
+        if not grant.tenant_wide:
+            how += f", scope {grant.scope}"
+        label = f"{role_display_name(grant.role_id)} ({how})"
+        if label not in labels:
+            labels.append(label)
+    return labels
+
+
+@dataclass(slots=True)
+class _Scope:
+    usable: list[str] = field(default_factory=list)  # enabled users who can sign in with a pass
+    privileged: dict[str, list[str]] = field(default_factory=dict)  # usable user -> privileged role labels
+    via: dict[str, list[str]] = field(default_factory=dict)  # usable user -> include targets that match
+    enabled_users: int = 0
+
+
+def _target_label(tenant: Tenant, target_id: str, target_type: str) -> str:
+    if target_id.casefold() == "all_users":
+        return "all users"
+    kind = "user" if target_type.casefold() == "user" else "group"
+    return f"{kind} {tenant.display_name(target_id)}"
+
+
+def _scan(tenant: Tenant, policy: TapPolicy, roles_known: bool) -> _Scope:
+    scope = _Scope()
+    for user in tenant.users.values():
+        if not user.account_enabled:
+            continue
+        scope.enabled_users += 1
+        groups = tenant.groups_of(user.id)
+        if not policy.usable_by(user.id, groups):
+            continue
+        scope.usable.append(user.id)
+        scope.via[user.id] = [
+            _target_label(tenant, t.id, t.target_type)
+            for t in policy.include_targets
+            if t.matches(user.id, groups)
+        ]
+        if roles_known:
+            labels = privileged_roles(tenant, user.id)
+            if labels:
+                scope.privileged[user.id] = labels
+    return scope
+
+
+def _pass_holders(tenant: Tenant) -> list[str]:
+    return sorted(
+        uid
+        for uid, methods in tenant.methods.items()
+        if any(classify_method(m) is MethodKind.TEMPORARY_ACCESS_PASS for m in methods)
+    )
+
+
+def _break_glass_ids(ctx: CheckContext) -> list[str]:
+    found = []
+    for key in ctx.config.break_glass:
+        user = ctx.tenant.user_by_upn_or_id(key)
+        if user is not None:
+            found.append(user.id)
+    return found
+
+
+@register("tap-issuance-unscoped")
+def evaluate(ctx: CheckContext) -> Finding:
+    tenant = ctx.tenant
+    bound = ctx.config.tap_issuance_max_group_size
+    try:
+        policy = TapPolicy.from_graph(tenant.method_configuration("TemporaryAccessPass"))
+    except InputError as exc:
+        return _unknown(ctx, f"The TAP method configuration cannot be interpreted: {exc}", [])
+    evidence: dict[str, object] = {
+        "state": policy.state,
+        "includesAllUsers": policy.includes_all_users,
+        "includeTargets": [{"id": t.id, "targetType": t.target_type} for t in policy.include_targets],
+        "excludeTargets": [{"id": t.id, "targetType": t.target_type} for t in policy.exclude_targets],
+        "maxGroupSize": bound,
+    }
+    if not policy.enabled:
+        return ctx.not_applicable(
+            "The Temporary Access Pass method is disabled: no one can sign in with a pass.", evidence=evidence
+        )
+
+    available = tenant.available
+    not_evaluated: list[str] = []  # collections whose absence leaves part of the answer open
+    groups_known = available.get("groups", False)
+    if not groups_known and (policy.included_group_ids or policy.exclude_targets):
+        not_evaluated.append("groups")
+    roles_known = available.get("roleAssignments", False)
+    for name in ("roleAssignments", "roleEligibilitySchedules"):
+        if not available.get(name, False):
+            not_evaluated.append(name)
+
+    # Included groups: transitive size, and whether they exist at all.
+    large: list[Affected] = []
+    unresolved: list[str] = []
+    group_rows: list[dict[str, object]] = []
+    members_by_group: dict[str, frozenset[str]] = {}
+    if groups_known:
+        for gid in sorted(policy.included_group_ids):
+            if gid not in tenant.groups:
+                unresolved.append(gid)
+                continue
+            members = frozenset(m for m in tenant.members_of(gid) if m in tenant.users)
+            members_by_group[gid] = members
+            group_rows.append(
+                {"id": gid, "displayName": tenant.display_name(gid), "transitiveUsers": len(members)}
+            )
+            if len(members) > bound:
+                large.append(
+                    ctx.affected(
+                        gid,
+                        f"{len(members)} transitive user members, above the bound of {bound}",
+                        kind="group",
+                    )
+                )
+    evidence["includedGroups"] = group_rows
+    if unresolved:
+        evidence["unresolvedGroups"] = unresolved
+
+    scope = _scan(tenant, policy, roles_known)
+    evidence["usableBy"] = len(scope.usable)
+    evidence["enabledUsers"] = scope.enabled_users
+    evidence["privilegedInScope"] = sorted(scope.privileged)
+
+    affected: list[Affected] = []
+    reasons: list[str] = []
+    severity = Severity.MEDIUM
+    if policy.includes_all_users:
+        severity = Severity.HIGH
+        reasons.append(
+            f"The policy includes all users: {len(scope.usable)} of {scope.enabled_users} enabled "
+            "users can sign in with a pass that anyone holding a TAP-issuing role or app creates."
+        )
+        affected.append(
+            Affected(
+                id="temporaryaccesspass",  # lower-case like every other object id
+                type="authenticationMethodConfiguration",
+                display_name="Temporary Access Pass policy",
+                detail="include target: all users (all_users)",
+            )
+        )
+    if scope.privileged:
+        severity = Severity.HIGH
+        reasons.append(
+            f"{len(scope.privileged)} privileged user(s) can sign in with a pass: "
+            f"{_names(tenant, scope.privileged)}."
+        )
+        for uid in sorted(scope.privileged, key=lambda i: tenant.display_name(i).lower()):
+            detail = f"{'; '.join(scope.privileged[uid])} — in scope via {', '.join(scope.via[uid])}"
+            affected.append(ctx.affected(uid, detail, kind="user"))
+    if large:
+        reasons.append(
+            f"{len(large)} included group(s) exceed {bound} transitive members: "
+            f"{_names(tenant, [a.id for a in large])}."
+        )
+        affected.extend(large)
+
+    groups_open = not groups_known and bool(policy.included_group_ids or policy.exclude_targets)
+    prechecks = _prechecks(ctx, policy, scope, members_by_group, roles_known, groups_open)
+    if not reasons:
+        if unresolved:
+            not_evaluated.append("groups")
+        if not_evaluated:
+            missing = sorted(set(not_evaluated))
+            why = []
+            if unresolved:
+                why.append(f"included group(s) {', '.join(unresolved)} are not in the groups collection")
+            lost = [n for n in missing if not available.get(n, False)]
+            if "groups" in lost:
+                why.append("groups could not be read, so the members of the included groups are unknown")
+            role_lost = [n for n in lost if n != "groups"]
+            if role_lost:
+                why.append(
+                    f"{', '.join(role_lost)} could not be read, so privileged users in scope cannot be "
+                    "ruled out"
+                )
+            return _unknown(
+                ctx,
+                "the scope looks small, but " + "; ".join(why) + ".",
+                [COLLECTIONS[n].permission for n in lost],
+                evidence=evidence,
+                prechecks=prechecks,
+            )
+        return ctx.passed(
+            f"{len(scope.usable)} of {scope.enabled_users} enabled users can use a pass, through "
+            f"{len(policy.include_targets)} target(s) of at most {bound} members, none privileged.",
+            evidence=evidence,
+            prechecks=prechecks,
+        )
+    if not_evaluated:
+        evidence["notEvaluated"] = sorted(set(not_evaluated))
+    return ctx.failed(
+        f"{len(scope.usable)} of {scope.enabled_users} enabled users can sign in with a TAP"
+        f"{f', {len(scope.privileged)} of them privileged' if scope.privileged else ''}"
+        f"{'; the policy targets all users' if policy.includes_all_users else ''}"
+        f"{f'; {len(large)} group(s) above {bound} members' if large else ''}.",
+        affected=affected,
+        reasons=reasons,
+        evidence=evidence,
+        prechecks=prechecks,
+        severity=severity,
+    )
+
+
+def _prechecks(
+    ctx: CheckContext,
+    policy: TapPolicy,
+    scope: _Scope,
+    members_by_group: dict[str, frozenset[str]],
+    roles_known: bool,
+    groups_open: bool,
+) -> list[PreCheck]:
+    tenant = ctx.tenant
+    count = f"{len(scope.usable)} of {scope.enabled_users} enabled users"
+    if groups_open:
+        count = f"Unknown: groups could not be read ({count} matched without group memberships)"
+    out = [
+        PreCheck(
+            "How many users can use a TAP now?",
+            count
+            + (
+                " (the policy includes all users)."
+                if policy.includes_all_users
+                else f" through {len(policy.include_targets)} include target(s)."
+            ),
+        )
+    ]
+    if not roles_known:
+        answer = "Unknown: role assignments could not be read."
+    else:
+        answer = (
+            f"{len(scope.privileged)}: {_names(tenant, scope.privileged)}." if scope.privileged else "None."
+        )
+        if not tenant.available.get("roleEligibilitySchedules", False):
+            answer = (
+                answer.rstrip(".") + " among active role holders; eligible (PIM) roles could not be read."
+            )
+        if groups_open:
+            answer = "Unknown: groups could not be read. " + answer
+    out.append(PreCheck("How many of them hold a privileged role (active or eligible)?", answer))
+    if policy.includes_all_users:
+        answer = "There is no enrolment group: the policy includes all users."
+    elif not members_by_group:
+        answer = "No included group could be resolved."
+    else:
+        parts = []
+        for gid, members in members_by_group.items():
+            names = _names(tenant, members) if members else "no members"
+            parts.append(f"{tenant.display_name(gid)}: {len(members)} user(s) ({names})")
+        answer = "; ".join(parts) + "."
+    out.append(PreCheck("Who is in the enrolment group?", answer))
+    if tenant.available.get("authenticationMethods", False):
+        holders = _pass_holders(tenant)
+        usable = set(scope.usable)
+        outside = [h for h in holders if h not in usable]
+        answer = (
+            f"{len(holders)} user(s) hold a pass ({_names(tenant, holders)}); {len(outside)} of them "
+            "cannot use it under the current scope."
+            if holders
+            else "Nobody holds a pass."
+        )
+    else:
+        answer = "Unknown: per-user authentication methods were not collected."
+    out.append(PreCheck("Who holds a pass right now (add them to the group before narrowing)?", answer))
+    glass = _break_glass_ids(ctx)
+    if not glass:
+        answer = "No declared break-glass account was found in the tenant."
+    else:
+        usable = set(scope.usable)
+        inside = [g for g in glass if g in usable]
+        answer = (
+            f"No: {_names(tenant, inside)} can sign in with a pass."
+            if inside
+            else "Yes: no declared break-glass account can use a pass."
+        )
+    out.append(PreCheck("Are break-glass accounts outside the TAP scope?", answer))
+    return out
+
+
+def _unknown(
+    ctx: CheckContext,
+    reason: str,
+    grant: list[str],
+    *,
+    evidence: dict[str, object] | None = None,
+    prechecks: list[PreCheck] | None = None,
+) -> Finding:
+    finding = ctx.finding(
+        Status.UNKNOWN,
+        f"Not evaluated: {reason}",
+        reasons=[reason],
+        evidence=evidence,
+        prechecks=prechecks or [],
+    )
+    finding.grant = sorted(set(grant))
+    return finding
