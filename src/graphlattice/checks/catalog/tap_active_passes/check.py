@@ -222,7 +222,10 @@ def _prechecks(ctx: CheckContext, scan: _Scan) -> list[PreCheck]:
         )
     if scan.blocked:
         blocked = _names(tenant, [p.user_id for p in scan.blocked])
-        parts.append(f"{len(scan.blocked)} blocked only by the policy scope ({blocked})")
+        parts.append(
+            f"{len(scan.blocked)} blocked only by the TAP policy "
+            f"(method disabled or holder outside its scope: {blocked})"
+        )
     if scan.disabled_holders:
         parts.append(
             f"{len(scan.disabled_holders)} held by disabled accounts "
