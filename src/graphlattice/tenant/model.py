@@ -141,6 +141,9 @@ class Tenant:
     unknown_enums: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     config_path: str | None = None
+    # Views that higher layers derive from this tenant (e.g. classified methods per user), computed once per
+    # tenant and shared by every consumer; keys are namespaced by the module that owns them.
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # ---- group membership -------------------------------------------------------------------------
 

@@ -1,0 +1,144 @@
+"""users-without-mfa: enabled members who have no second factor at all (password, e-mail or nothing)."""
+
+from __future__ import annotations
+
+from graphlattice.checks.context import CheckContext, NotEvaluable
+from graphlattice.checks.methods_view import (
+    METHOD_GRANTS,
+    Source,
+    Tier,
+    UserMethods,
+    method_reach,
+    methods_view,
+    name_list,
+    plural,
+)
+from graphlattice.checks.registry import register
+from graphlattice.checks.result import Affected, Finding, PreCheck
+from graphlattice.tenant.model import User
+
+_SAMPLE = 20  # ids of not-evaluated users kept in the evidence (all are counted)
+
+
+def _sort_key(user: User) -> tuple[str, str]:
+    return (user.display_name.casefold(), user.id)
+
+
+@register("users-without-mfa")
+def evaluate(ctx: CheckContext) -> Finding:
+    tenant = ctx.tenant
+    view = methods_view(tenant)
+    view.require_source(tenant)
+
+    members = 0
+    failing: list[tuple[User, UserMethods]] = []
+    no_data: list[str] = []
+    unrecognised: list[str] = []
+    by_source = {Source.METHODS.value: 0, Source.REGISTRATION.value: 0}
+    for user in tenant.iter_members():
+        members += 1
+        methods = view.of(user.id)
+        verdict = methods.decided_below(Tier.WEAK)
+        if verdict is None:
+            (unrecognised if methods.evaluated else no_data).append(user.id)
+            continue
+        by_source[methods.source.value] += 1
+        if verdict:
+            failing.append((user, methods))
+
+    if members == 0:
+        return ctx.not_applicable("The tenant has no enabled member users.")
+    evaluated = members - len(no_data) - len(unrecognised)
+    not_evaluated = len(no_data) + len(unrecognised)
+    if evaluated == 0:
+        raise NotEvaluable(
+            f"none of the {members:,} enabled members could be evaluated: {len(no_data):,} appear in neither "
+            f"source, {len(unrecognised):,} have only method types this version does not recognise",
+            grant=METHOD_GRANTS,
+        )
+
+    failing.sort(key=lambda pair: _sort_key(pair[0]))
+    failing_ids = [user.id for user, _ in failing]
+    tap = method_reach(tenant, "TemporaryAccessPass", "Temporary Access Pass", failing_ids)
+    tap_usable = set(tap.usable) if tap.known else set()
+
+    affected: list[Affected] = []
+    holding_pass = 0
+    for user, methods in failing:
+        detail = methods.describe()
+        if methods.has_pass:
+            holding_pass += 1
+            detail += "; holds only a Temporary Access Pass, registration not finished"
+        if tap.known:
+            detail += "; can use a pass: " + ("yes" if user.id in tap_usable else "no")
+        affected.append(ctx.affected(user.id, detail, kind="user"))
+
+    evidence = {
+        "members": members,
+        "evaluated": evaluated,
+        "withoutMfa": len(failing),
+        "holdingPassOnly": holding_pass,
+        "notEvaluated": not_evaluated,
+        "notInEitherSource": len(no_data),
+        "unrecognisedMethods": len(unrecognised),
+        "notEvaluatedSample": sorted(no_data + unrecognised)[:_SAMPLE],
+        "evaluatedFrom": by_source,
+        "sources": view.sources(),
+        "temporaryAccessPass": tap.to_json(),
+    }
+
+    unknown_note = f"; {plural(not_evaluated, 'member')} could not be evaluated" if not_evaluated else ""
+    prechecks = [
+        PreCheck(
+            "Is the Temporary Access Pass method enabled and usable by the users without MFA?",
+            tap.answer(tenant, "users without MFA")
+            if failing
+            else "No evaluated member lacks MFA, so none needs a pass now. " + tap.state(),
+        ),
+        PreCheck(
+            "Who would be blocked from registering once the registration gate is enforced?",
+            (
+                f"{plural(len(failing), 'user')} with nothing to satisfy it: "
+                f"{name_list(tenant, failing_ids)}. "
+                "Each needs a Temporary Access Pass (or another verified enrolment) first."
+            )
+            if failing
+            else "Nobody among the evaluated members: every one has a second factor.",
+        ),
+        PreCheck(
+            "How complete and current is the method data?",
+            f"Per-user methods decided {by_source[Source.METHODS.value]:,} member(s), the registration "
+            "report "
+            f"(refreshed with a delay of hours) {by_source[Source.REGISTRATION.value]:,}; "
+            f"{len(no_data):,} member(s) are in neither and {len(unrecognised):,} have only unrecognised "
+            "method types.",
+        ),
+    ]
+
+    if failing:
+        reasons = [
+            f"{plural(len(failing), 'enabled member')} can sign in with a password (or e-mail code) only: "
+            f"{name_list(tenant, failing_ids)}."
+        ]
+        if holding_pass:
+            reasons.append(
+                f"{plural(holding_pass, 'of them holds', 'of them hold')} a Temporary Access Pass "
+                "but has not registered a lasting method yet."
+            )
+        if tap.known and tap.not_usable:
+            reasons.append(
+                f"{plural(len(tap.not_usable), 'of them cannot', 'of them cannot')} use a Temporary "
+                "Access Pass under the current policy."
+            )
+        return ctx.failed(
+            f"{len(failing):,} of {evaluated:,} evaluated enabled members lack any MFA method{unknown_note}.",
+            affected=affected,
+            reasons=reasons,
+            evidence=evidence,
+            prechecks=prechecks,
+        )
+    return ctx.passed(
+        f"All {evaluated:,} evaluated enabled members have an MFA method{unknown_note}.",
+        evidence=evidence,
+        prechecks=prechecks,
+    )
