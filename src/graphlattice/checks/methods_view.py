@@ -132,6 +132,8 @@ class UserMethods:
     kinds: frozenset[MethodKind]  # recognised methods (never MethodKind.UNKNOWN)
     unrecognised: tuple[str, ...] = ()  # raw names/types of methods entra.methods could not classify
     sms_sign_in_ready: bool = False  # a phone method reports smsSignInState "ready" (per-user methods only)
+    # The Temporary Access Pass object when per-user methods were read (Graph keeps at most one per user).
+    pass_method: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
     def evaluated(self) -> bool:
@@ -270,6 +272,7 @@ def _from_objects(objects: list[Mapping[str, Any]]) -> UserMethods:
     kinds: set[MethodKind] = set()
     unrecognised: list[str] = []
     sms_ready = False
+    pass_method: Mapping[str, Any] | None = None
     for obj in objects:
         kind = classify_method(obj)
         if kind is MethodKind.UNKNOWN:
@@ -278,9 +281,11 @@ def _from_objects(objects: list[Mapping[str, Any]]) -> UserMethods:
             unrecognised.append(f"{name} phoneType={phone_type}" if phone_type is not None else name)
             continue
         kinds.add(kind)
+        if kind is MethodKind.TEMPORARY_ACCESS_PASS:
+            pass_method = obj
         if kind is MethodKind.PHONE_MOBILE and str(obj.get("smsSignInState", "")).lower() == "ready":
             sms_ready = True
-    return UserMethods(Source.METHODS, frozenset(kinds), tuple(unrecognised), sms_ready)
+    return UserMethods(Source.METHODS, frozenset(kinds), tuple(unrecognised), sms_ready, pass_method)
 
 
 _VIEW_KEY = "checks.methods_view"

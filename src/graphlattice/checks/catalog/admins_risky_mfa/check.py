@@ -164,6 +164,12 @@ def evaluate(ctx: CheckContext) -> list[Finding]:
     tenant = ctx.tenant
     view = methods_view(tenant)
     admins = _privileged_admins(ctx)
+    if not admins and not tenant.available.get("roleEligibilitySchedules", False):
+        raise NotEvaluable(
+            "no user holds an active privileged role, and PIM-eligible assignments could not be read "
+            f"({tenant.errors.get('roleEligibilitySchedules', 'not collected')})",
+            grant=["RoleEligibilitySchedule.Read.Directory"],
+        )
     if not admins:
         summary = "No user holds a privileged role (active or eligible)."
         return [ctx.not_applicable(summary), ctx.not_applicable(summary, variant=VARIANT)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from graphlattice.checks.context import CheckContext, NotEvaluable
 from graphlattice.checks.methods_view import (
     METHOD_GRANTS,
@@ -15,13 +17,55 @@ from graphlattice.checks.methods_view import (
 )
 from graphlattice.checks.registry import register
 from graphlattice.checks.result import Affected, Finding, PreCheck
-from graphlattice.tenant.model import User
+from graphlattice.entra.tap import ENABLED_BY_POLICY, TapPolicy
+from graphlattice.errors import InputError
+from graphlattice.tenant.model import Tenant, User
 
 _SAMPLE = 20  # ids of not-evaluated users kept in the evidence (all are counted)
 
 
 def _sort_key(user: User) -> tuple[str, str]:
     return (user.display_name.casefold(), user.id)
+
+
+def _tap_policy(tenant: Tenant) -> TapPolicy | None:
+    if not tenant.available.get("authenticationMethodsPolicy", False):
+        return None
+    try:
+        return TapPolicy.from_graph(tenant.method_configuration("TemporaryAccessPass"))
+    except InputError:
+        return None
+
+
+def _pass_state(
+    policy: TapPolicy | None, methods: UserMethods, user_id: str, groups: frozenset[str], now: datetime
+) -> str | None:
+    """Graph's ``methodUsabilityReason`` for the user's pass at collection time, or None when unknown."""
+    method = methods.pass_method
+    if method is None:
+        return None
+    if policy is not None:
+        try:
+            return policy.pass_status(method, user_id, groups, now)
+        except InputError:
+            pass
+    reason = method.get("methodUsabilityReason")
+    return reason if isinstance(reason, str) and reason else None
+
+
+def _blocked_answer(tenant: Tenant, blocked: list[str], with_pass: int) -> str:
+    if not blocked and not with_pass:
+        return "Nobody among the evaluated members: every one has a second factor."
+    holders = plural(with_pass, "user without a lasting method holds", "users without a lasting method hold")
+    if not blocked:
+        return f"Nobody would be blocked: {holders} a usable pass and can register now."
+    text = (
+        f"{plural(len(blocked), 'user')} with nothing to satisfy it: {name_list(tenant, blocked)}. "
+        "Each needs a Temporary Access Pass (or another verified enrolment) first."
+    )
+    if with_pass:
+        text += f" In addition, {holders} a usable pass and can register now."
+    return text
 
 
 @register("users-without-mfa")
@@ -61,14 +105,26 @@ def evaluate(ctx: CheckContext) -> Finding:
     failing_ids = [user.id for user, _ in failing]
     tap = method_reach(tenant, "TemporaryAccessPass", "Temporary Access Pass", failing_ids)
     tap_usable = set(tap.usable) if tap.known else set()
+    policy = _tap_policy(tenant)
 
     affected: list[Affected] = []
     holding_pass = 0
+    blocked: list[str] = []  # nothing that satisfies an MFA requirement today, not even a usable pass
     for user, methods in failing:
         detail = methods.describe()
+        usable_pass = False
         if methods.has_pass:
             holding_pass += 1
-            detail += "; holds only a Temporary Access Pass, registration not finished"
+            state = _pass_state(policy, methods, user.id, view.groups_of(user.id), ctx.now)
+            usable_pass = state == ENABLED_BY_POLICY
+            if usable_pass:
+                detail += "; holds a usable Temporary Access Pass but has not registered a lasting method yet"
+            elif state is None:
+                detail += "; holds a Temporary Access Pass whose usability is unknown"
+            else:
+                detail += f"; holds a Temporary Access Pass that cannot be used ({state})"
+        if not usable_pass:
+            blocked.append(user.id)
         if tap.known:
             detail += "; can use a pass: " + ("yes" if user.id in tap_usable else "no")
         affected.append(ctx.affected(user.id, detail, kind="user"))
@@ -78,6 +134,7 @@ def evaluate(ctx: CheckContext) -> Finding:
         "evaluated": evaluated,
         "withoutMfa": len(failing),
         "holdingPassOnly": holding_pass,
+        "blockedByGate": len(blocked),
         "notEvaluated": not_evaluated,
         "notInEitherSource": len(no_data),
         "unrecognisedMethods": len(unrecognised),
@@ -97,13 +154,7 @@ def evaluate(ctx: CheckContext) -> Finding:
         ),
         PreCheck(
             "Who would be blocked from registering once the registration gate is enforced?",
-            (
-                f"{plural(len(failing), 'user')} with nothing to satisfy it: "
-                f"{name_list(tenant, failing_ids)}. "
-                "Each needs a Temporary Access Pass (or another verified enrolment) first."
-            )
-            if failing
-            else "Nobody among the evaluated members: every one has a second factor.",
+            _blocked_answer(tenant, blocked, len(failing) - len(blocked)),
         ),
         PreCheck(
             "How complete and current is the method data?",
