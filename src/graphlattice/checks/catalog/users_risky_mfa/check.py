@@ -25,18 +25,25 @@ _SAMPLE = 20
 
 def _campaign(tenant: Tenant) -> str:
     """The Authenticator registration campaign ("nudge") state, as Graph reports it."""
-    policy = tenant.auth_methods_policy or {}
-    enforcement = policy.get("registrationEnforcement")
+    if not tenant.available.get("authenticationMethodsPolicy", False) or tenant.auth_methods_policy is None:
+        return "Unknown: the authentication methods policy could not be read."
+    enforcement = tenant.auth_methods_policy.get("registrationEnforcement")
     campaign = (
         enforcement.get("authenticationMethodsRegistrationCampaign")
         if isinstance(enforcement, Mapping)
         else None
     )
     if not isinstance(campaign, Mapping):
-        return "The Microsoft Authenticator registration campaign is not reported by the policy."
+        return "Not reported by the authentication methods policy."
     state = str(campaign.get("state") or "default")
-    label = {"default": "Microsoft-managed (default)"}.get(state.casefold(), state)
-    return f"The Microsoft Authenticator registration campaign is {label}."
+    if state.casefold() == "enabled":
+        return (
+            "Yes: the campaign is enabled; users who complete MFA with SMS or voice are asked to set up "
+            "Authenticator."
+        )
+    if state.casefold() == "default":
+        return "Left to Microsoft (state 'default'); enable it explicitly to be sure these users are nudged."
+    return f"No: the campaign state is '{state}'."
 
 
 def _state(config: MethodConfiguration) -> str:
@@ -73,7 +80,6 @@ def _phone_factors(tenant: Tenant, affected: bool) -> str:
             " With both disabled and the policy migrated, these users cannot complete MFA with their phone "
             "at all: they will be asked to register another method at their next MFA prompt."
         )
-    text += " " + _campaign(tenant)
     return text
 
 
@@ -156,6 +162,9 @@ def evaluate(ctx: CheckContext) -> Finding:
         ),
         PreCheck("Is SMS sign-in (phone number as the first factor) enabled?", sign_in_answer),
         PreCheck("Are SMS and voice still allowed as second factors?", _phone_factors(tenant, bool(failing))),
+        PreCheck(
+            "Is the Microsoft Authenticator registration campaign (sign-in nudge) on?", _campaign(tenant)
+        ),
     ]
 
     evidence = {
