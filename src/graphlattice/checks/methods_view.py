@@ -48,6 +48,7 @@ __all__ = [
 
 # Permissions that read each source, for "not evaluated" results.
 METHOD_GRANTS: tuple[str, ...] = ("UserAuthenticationMethod.Read.All", "AuditLog.Read.All")
+_NOBODY = "nobody"  # the scope of a method configuration without include targets
 
 
 class Source(StrEnum):
@@ -343,6 +344,8 @@ class Reach:
             return f"{self.label}: unknown — {self.reason}."
         if not self.enabled:
             return f"{self.label}: disabled in the authentication methods policy."
+        if self.scope == _NOBODY:
+            return f"{self.label}: not enabled for anyone (no include target)."
         return f"{self.label}: enabled for {self.scope}."
 
     def answer(self, tenant: Tenant, who: str) -> str:
@@ -351,6 +354,8 @@ class Reach:
             return f"{self.label}: unknown — {self.reason}."
         if not self.enabled:
             return f"{self.label}: disabled in the authentication methods policy."
+        if self.scope == _NOBODY:
+            return f"{self.label}: not enabled for anyone (no include target)."
         total = len(self.usable) + len(self.not_usable)
         text = f"{self.label}: enabled for {self.scope}; usable by {len(self.usable):,} of {total:,} {who}"
         if self.not_usable:
@@ -375,7 +380,7 @@ def _scope(tenant: Tenant, include_all: bool, targets: Iterable[Any]) -> str:
     return (
         f"{', '.join(names[:3])}{f' (+{len(names) - 3} more)' if len(names) > 3 else ''}"
         if names
-        else "nobody"
+        else _NOBODY
     )
 
 
