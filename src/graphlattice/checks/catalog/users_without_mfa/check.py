@@ -159,8 +159,7 @@ def evaluate(ctx: CheckContext) -> Finding:
         PreCheck(
             "How complete and current is the method data?",
             f"Per-user methods decided {by_source[Source.METHODS.value]:,} member(s), the registration "
-            "report "
-            f"(refreshed with a delay of hours) {by_source[Source.REGISTRATION.value]:,}; "
+            f"report (refreshed with a delay of hours) {by_source[Source.REGISTRATION.value]:,}; "
             f"{len(no_data):,} member(s) are in neither and {len(unrecognised):,} have only unrecognised "
             "method types.",
         ),
@@ -168,13 +167,14 @@ def evaluate(ctx: CheckContext) -> Finding:
 
     if failing:
         reasons = [
-            f"{plural(len(failing), 'enabled member')} can sign in with a password (or e-mail code) only: "
+            f"{plural(len(failing), 'enabled member has', 'enabled members have')} no second factor, only a "
+            "password (e-mail and security questions serve password reset only): "
             f"{name_list(tenant, failing_ids)}."
         ]
         if holding_pass:
             reasons.append(
                 f"{plural(holding_pass, 'of them holds', 'of them hold')} a Temporary Access Pass "
-                "but has not registered a lasting method yet."
+                "and no lasting method yet."
             )
         if tap.known and tap.not_usable:
             reasons.append(
