@@ -110,7 +110,7 @@ def test_prechecks_are_shown_with_their_answers(assessment: Assessment, articles
 def test_executive_summary(assessment: Assessment, articles: dict[str, Article]) -> None:
     page = _render(assessment, articles)
     summary = page[page.index('id="summary"') : page.index('<div class="toolbar"')]
-    assert "3 identity risks need attention</strong>" in summary
+    assert "3 open findings need attention</strong>" in summary
     assert "(1 critical, 1 high, 1 low)." in summary
     assert "<svg" in summary and 'aria-label="Findings by status"' in summary
     # what to do first: open failures, most severe first; the fully waived one is not among them
@@ -197,11 +197,12 @@ def test_article_is_rendered_in_full(
         in card
     )
     # related risks in this report are in-page anchors; the one that is not stays plain text
-    assert '<a href="#finding-tap-issuance-unscoped"' in card
-    assert '<a href="#finding-mfa-registration-gate"' in card
+    assert '<a href="#risk-tap-issuance-unscoped"' in card
+    assert '<a href="#risk-mfa-registration-gate"' in card
+    assert '<span class="anchor" id="risk-tap-issuance-unscoped"></span>' in page
     assert '<span class="mono" title="not part of this report">tap-issuers-standing-access</span>' in card
     # backticked risk ids in the article text link to their findings as well
-    assert '<a class="risk-link" href="#finding-tap-active-passes"><code>tap-active-passes</code></a>' in card
+    assert '<a class="risk-link" href="#risk-tap-active-passes"><code>tap-active-passes</code></a>' in card
     assert "<code>Policy.Read.AuthenticationMethod</code>" in card  # the permission the check reads with
 
 
@@ -259,7 +260,7 @@ def test_footer_names_the_generator(assessment: Assessment, articles: dict[str, 
 def test_print_styles_and_no_findings(tmp_path: Path, tap_article: Article) -> None:
     page = render_html(build_assessment(tmp_path, tap_article, findings=[]), articles={})
     assert "@media print" in page
-    assert "No open failing risks" in page
+    assert "No open failing findings</strong> among the 0 checked." in page
     assert "No open failing findings." in page
 
 
@@ -294,3 +295,22 @@ def test_a_missing_optional_collection_is_listed_too(tmp_path: Path, tap_article
     assert '<td class="mono">signIns</td>' in section
     assert "<td>not in the snapshot</td>" in section
     assert '<span class="mono">ca-mfa-bypass-paths</span>' in section
+
+
+def test_variants_count_as_findings_of_one_risk(tmp_path: Path, tap_article: Article) -> None:
+    findings = [
+        Finding(
+            risk="users-risky-mfa",
+            status=Status.FAIL,
+            severity=Severity.MEDIUM,
+            title="Risky MFA",
+            summary=f"Users rely on {v}.",
+            variant=v,
+            affected=[Affected("u-bob", "user", "Bob")],
+        )
+        for v in ("sms", "voice")
+    ]
+    page = render_html(build_assessment(tmp_path, tap_article, findings=findings), articles={})
+    assert "2 open findings need attention</strong> (2 medium), across 1 risk." in page
+    assert 'id="finding-users-risky-mfa-sms"' in page and 'id="finding-users-risky-mfa-voice"' in page
+    assert "users-risky-mfa · voice" in page

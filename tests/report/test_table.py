@@ -70,7 +70,9 @@ def test_columns_and_cells(assessment: Assessment) -> None:
     row = text.splitlines()[_line_of(text, "users-without-mfa")]
     assert row.split()[:3] == ["FAIL", "medium", "users-without-mfa"]
     assert row.rstrip().endswith("120")
-    assert "[sms] 3 privileged users" in text
+    row = text.splitlines().index(next(line for line in text.splitlines() if "admins-risky-mfa" in line))
+    assert "· sms" in text.splitlines()[row + 1]  # the variant sits under the risk id
+    assert "3 privileged users can satisfy" in text.splitlines()[row]
 
 
 def test_waivers_are_marked(assessment: Assessment) -> None:
@@ -130,7 +132,17 @@ def test_empty_assessment(tmp_path: Path, tap_article: Article) -> None:
 def test_narrow_terminals_get_one_block_per_finding(assessment: Assessment) -> None:
     lines = _text(assessment, 60).splitlines()
     first = lines.index(next(line for line in lines if "admins-risky-mfa" in line))
-    assert lines[first].split()[:4] == ["FAIL", "1", "waived", "critical"]
-    assert lines[first + 1].startswith("    [sms] 3 privileged users")
+    assert lines[first].split() == [
+        "FAIL",
+        "1",
+        "waived",
+        "critical",
+        "admins-risky-mfa",
+        "·",
+        "sms",
+        "3",
+        "objects",
+    ]
+    assert lines[first + 1].startswith("    3 privileged users")
     unknown = next(line for line in lines if "mfa-registration-gate" in line)
     assert "grant AuditLog.Read.All" in lines[lines.index(unknown) + 1]

@@ -266,12 +266,22 @@ def _bars(failing: Mapping[str, int]) -> list[dict[str, Any]]:
 
 def build_context(assessment: Assessment, articles: Mapping[str, Article]) -> dict[str, Any]:
     findings = ordered(assessment.findings)
-    anchors: dict[str, str] = {}
+    # Every finding has its own anchor; the first finding of each risk also carries "risk-<id>", which is
+    # where related-risk links and risk ids written in articles point.
+    anchors = {finding.risk: f"risk-{slug(finding.risk)}" for finding in findings}
     finding_anchor: dict[int, str] = {}
+    risk_anchor: dict[int, str] = {}
+    used: set[str] = set(anchors.values())
     for finding in findings:
-        anchor = "finding-" + slug(finding.key)
+        anchor = base = "finding-" + slug(finding.key)
+        number = 1
+        while anchor in used:
+            number += 1
+            anchor = f"{base}-{number}"
+        used.add(anchor)
         finding_anchor[id(finding)] = anchor
-        anchors.setdefault(finding.risk, anchor)
+        if finding.risk in anchors and anchors[finding.risk] not in risk_anchor.values():
+            risk_anchor[id(finding)] = anchors[finding.risk]
     titles = {f.risk: f.title for f in findings}
     titles.update({rid: a.title for rid, a in articles.items()})
 
@@ -303,6 +313,7 @@ def build_context(assessment: Assessment, articles: Mapping[str, Article]) -> di
         views.append(
             {
                 "anchor": finding_anchor[id(finding)],
+                "risk_anchor": risk_anchor.get(id(finding)),
                 "risk": finding.risk,
                 "variant": finding.variant,
                 "status": finding.status.value,
@@ -369,6 +380,7 @@ def build_context(assessment: Assessment, articles: Mapping[str, Article]) -> di
             missing_by_collection.setdefault(name, []).append(finding.risk)
     tenant = assessment.tenant
     failing_total = sum(counts["failingBySeverity"].values())
+    failing_risks = len({f.risk for f in findings if f.status is Status.FAIL and not f.waived})
     return {
         "generator": {"name": GENERATOR_NAME, "version": GENERATOR_VERSION},
         "tenant": {
@@ -382,6 +394,12 @@ def build_context(assessment: Assessment, articles: Mapping[str, Article]) -> di
         },
         "counts": counts,
         "failing_total": failing_total,
+        "failing_risks": failing_risks,
+        "failing_breakdown": ", ".join(
+            f"{counts['failingBySeverity'][sev.value]} {sev.value}"
+            for sev in SEVERITY_ORDER
+            if counts["failingBySeverity"][sev.value]
+        ),
         "status_cards": [
             {
                 "status": s.value,

@@ -68,8 +68,6 @@ def _summary_cell(finding: Finding) -> Text:
     if finding.status is Status.UNKNOWN:
         return Text(not_evaluated_line(finding), style="magenta")
     text = Text()
-    if finding.variant:
-        text.append(f"[{finding.variant}] ", style="dim")
     if waiver_state(finding) == "expired" and finding.waiver is not None:
         text.append(f"waiver expired {finding.waiver.get('expires', '?')}: ", style="yellow")
     text.append(finding.summary)
@@ -158,6 +156,13 @@ def _clip(text: Text, console: Console, width: int, lines: int = SUMMARY_LINES) 
     return Text("\n").join(kept)
 
 
+def _risk_cell(finding: Finding) -> Text:
+    text = Text(finding.risk)
+    if finding.variant:
+        text.append(f"\n· {finding.variant}", style="not bold dim")
+    return text
+
+
 def _severity_cell(finding: Finding) -> Text:
     acted = finding.status in (Status.FAIL, Status.UNKNOWN)
     return Text(finding.severity.value, style=SEVERITY_STYLE[finding.severity] if acted else "dim")
@@ -169,6 +174,8 @@ def _stacked(findings: list[Finding], console: Console) -> None:
         status = _status_cell(finding)
         status.plain = status.plain.replace("\n", " ")
         head = Text.assemble(status, "  ", _severity_cell(finding), "  ", (finding.risk, "bold"))
+        if finding.variant:
+            head.append(f" · {finding.variant}", style="dim")
         if finding.status is not Status.UNKNOWN:
             count = len(finding.affected)
             head.append(f"  {count} object{'' if count == 1 else 's'}", style="dim")
@@ -200,14 +207,14 @@ def render_table(assessment: Assessment, console: Console) -> None:
         )
         table.add_column("Status", no_wrap=True, width=STATUS_WIDTH)
         table.add_column("Severity", no_wrap=True, width=SEVERITY_WIDTH)
-        table.add_column("Risk", no_wrap=True, width=risk_width, style="bold")
+        table.add_column("Risk", no_wrap=True, overflow="ellipsis", width=risk_width, style="bold")
         table.add_column("Summary", no_wrap=True, width=summary_width)
         table.add_column("Objects", justify="right", no_wrap=True, width=OBJECTS_WIDTH)
         for finding in findings:
             table.add_row(
                 _status_cell(finding),
                 _severity_cell(finding),
-                Text(finding.risk),
+                _risk_cell(finding),
                 _clip(_summary_cell(finding), console, summary_width),
                 _affected_cell(finding),
             )
