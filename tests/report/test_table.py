@@ -70,9 +70,9 @@ def test_columns_and_cells(assessment: Assessment) -> None:
     row = text.splitlines()[_line_of(text, "users-without-mfa")]
     assert row.split()[:3] == ["FAIL", "medium", "users-without-mfa"]
     assert row.rstrip().endswith("120")
-    row = text.splitlines().index(next(line for line in text.splitlines() if "admins-risky-mfa" in line))
-    assert "· sms" in text.splitlines()[row + 1]  # the variant sits under the risk id
-    assert "3 privileged users can satisfy" in text.splitlines()[row]
+    number = _line_of(text, "admins-risky-mfa")
+    assert "· sms" in text.splitlines()[number + 1]  # the variant sits under the risk id
+    assert "3 privileged users can satisfy" in text.splitlines()[number]
 
 
 def test_waivers_are_marked(assessment: Assessment) -> None:

@@ -289,7 +289,8 @@ def build_context(assessment: Assessment, articles: Mapping[str, Article]) -> di
     views = []
     for finding in findings:
         article = articles.get(finding.risk)
-        rows = [_affected_row(a) for a in finding.affected]
+        total = len(finding.affected)
+        rows = [_affected_row(a) for a in finding.affected[: VISIBLE_ROWS + HIDDEN_ROWS]]
         article_view = None
         if article is not None:
             known = [name for name in SECTIONS if article.sections.get(name)]
@@ -323,10 +324,10 @@ def build_context(assessment: Assessment, articles: Mapping[str, Article]) -> di
                 "summary": finding.summary,
                 "reasons": finding.reasons,
                 "prechecks": [{"question": p.question, "answer": p.answer} for p in finding.prechecks],
-                "affected_total": len(rows),
+                "affected_total": total,
                 "affected_visible": rows[:VISIBLE_ROWS],
                 "affected_hidden": rows[VISIBLE_ROWS : VISIBLE_ROWS + HIDDEN_ROWS],
-                "affected_omitted": max(0, len(rows) - VISIBLE_ROWS - HIDDEN_ROWS),
+                "affected_omitted": max(0, total - VISIBLE_ROWS - HIDDEN_ROWS),
                 "waived_objects": waived_objects(finding),
                 "waived": finding.waived,
                 "waiver": _waiver_view(finding),
