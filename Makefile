@@ -18,11 +18,12 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/graphlattice demo generate $(DEMO_DIR) --users 400 --seed 7 --force
-	$(BIN)/graphlattice assess --demo --output $(REPORT) --format html --also-table
+	$(BIN)/graphlattice assess --demo --html $(REPORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -10,7 +10,7 @@ The library behind the ``graphlattice`` command::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from graphlattice._version import __version__
 
 from graphlattice.assess import run_assessment
 from graphlattice.checks.config import AssessConfig, load_config

@@ -34,23 +34,53 @@ def test_base_snapshot_loads_with_indexes(tmp_path: Path) -> None:
 
 
 def test_role_assigned_to_group_reaches_its_members(tmp_path: Path) -> None:
-    snap = _snap(tmp_path, {"merge": {"roleAssignments": [
-        {"id": "ra-group", "principalId": "g-bg", "roleDefinitionId": "c4e39bd9-1100-46d3-8c65-fb160da0071f",
-         "directoryScopeId": "/"}]}})
+    snap = _snap(
+        tmp_path,
+        {
+            "merge": {
+                "roleAssignments": [
+                    {
+                        "id": "ra-group",
+                        "principalId": "g-bg",
+                        "roleDefinitionId": "c4e39bd9-1100-46d3-8c65-fb160da0071f",
+                        "directoryScopeId": "/",
+                    }
+                ]
+            }
+        },
+    )
     tenant = load_snapshot(snap)
     via = [g for g in tenant.grants_of("u-bg1") if g.via_group_id == "g-bg"]
     assert [g.role_id for g in via] == ["c4e39bd9-1100-46d3-8c65-fb160da0071f"]
 
 
 def test_activation_instance_marks_assignment_as_activated(tmp_path: Path) -> None:
-    snap = _snap(tmp_path, {"merge": {
-        "roleAssignments": [{"id": "ra-x", "principalId": "u-alice",
-                             "roleDefinitionId": "c4e39bd9-1100-46d3-8c65-fb160da0071f", "directoryScopeId": "/"}],
-        "roleAssignmentScheduleInstances": [{"id": "inst-x", "roleAssignmentOriginId": "ra-x",
-                                             "principalId": "u-alice", "directoryScopeId": "/",
-                                             "roleDefinitionId": "c4e39bd9-1100-46d3-8c65-fb160da0071f",
-                                             "assignmentType": "Activated", "endDateTime": "2026-11-16T12:00:00Z"}],
-    }})
+    snap = _snap(
+        tmp_path,
+        {
+            "merge": {
+                "roleAssignments": [
+                    {
+                        "id": "ra-x",
+                        "principalId": "u-alice",
+                        "roleDefinitionId": "c4e39bd9-1100-46d3-8c65-fb160da0071f",
+                        "directoryScopeId": "/",
+                    }
+                ],
+                "roleAssignmentScheduleInstances": [
+                    {
+                        "id": "inst-x",
+                        "roleAssignmentOriginId": "ra-x",
+                        "principalId": "u-alice",
+                        "directoryScopeId": "/",
+                        "roleDefinitionId": "c4e39bd9-1100-46d3-8c65-fb160da0071f",
+                        "assignmentType": "Activated",
+                        "endDateTime": "2026-11-16T12:00:00Z",
+                    }
+                ],
+            }
+        },
+    )
     grants = load_snapshot(snap).grants_of("u-alice")
     assert [(g.kind, g.end is not None) for g in grants] == [("activated", True)]
 
@@ -72,10 +102,15 @@ def test_missing_and_errored_collections_are_recorded(tmp_path: Path) -> None:
 
 
 def test_enums_fold_case_and_unknown_values_warn(tmp_path: Path) -> None:
-    snap = _snap(tmp_path, {"merge": {
-        "users": [{"id": "u-alice", "userType": "MEMBER"}, {"id": "u-bob", "userType": "robot"}],
-        "conditionalAccessPolicies": [{"id": "ca-gate", "state": "Enabled", "futureField": 1}],
-    }})
+    snap = _snap(
+        tmp_path,
+        {
+            "merge": {
+                "users": [{"id": "u-alice", "userType": "MEMBER"}, {"id": "u-bob", "userType": "robot"}],
+                "conditionalAccessPolicies": [{"id": "ca-gate", "state": "Enabled", "futureField": 1}],
+            }
+        },
+    )
     tenant = load_snapshot(snap)
     assert tenant.users["u-alice"].user_type == "member"
     assert tenant.unknown("users", "userType") == frozenset({"robot"})
@@ -101,7 +136,7 @@ def test_group_without_members_array_is_rejected(tmp_path: Path) -> None:
     doc = base_document()
     del doc["collections"]["groups"]["value"][0]["members"]
     snap = write_snapshot(doc, tmp_path / "snap")
-    with pytest.raises(SnapshotError, match="complete \"members\""):
+    with pytest.raises(SnapshotError, match='complete "members"'):
         load_snapshot(snap)
 
 
@@ -124,7 +159,9 @@ def test_bare_array_and_logs_in_json_form_load(tmp_path: Path) -> None:
     snap = _snap(tmp_path)
     users = orjson.loads((snap / "users.json").read_bytes())["value"]
     (snap / "users.json").write_bytes(orjson.dumps(users))
-    (snap / "directoryAudits.json").write_bytes(orjson.dumps({"value": [{"id": "a1", "activityDisplayName": "x"}]}))
+    (snap / "directoryAudits.json").write_bytes(
+        orjson.dumps({"value": [{"id": "a1", "activityDisplayName": "x"}]})
+    )
     tenant = load_snapshot(snap)
     assert len(tenant.users) == 6
     assert tenant.directory_audits is not None and tenant.directory_audits[0]["id"] == "a1"

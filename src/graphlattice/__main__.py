@@ -1,0 +1,5 @@
+"""``python -m graphlattice`` runs the command-line interface."""
+
+from graphlattice.cli import main
+
+main()
