@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from graphlattice import __version__
+from graphlattice._version import __version__
 from graphlattice.errors import GraphLatticeError, UsageError
 
 FORMATS = ("table", "json", "sarif", "html")
@@ -88,6 +88,8 @@ def cli() -> None:
 @click.option("--waivers", "waivers_path", type=click.Path(path_type=Path),
               help="YAML list of documented exceptions (risk, object, rationale, owner, expires).")
 @click.option("--risk", "risks", multiple=True, help="Assess only this risk id (repeatable).")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour in the table; 'always' keeps it through a pipe (e.g. | less -R).")
 def assess(
     snapshot: Path | None,
     demo: bool,
@@ -98,6 +100,7 @@ def assess(
     config_path: Path | None,
     waivers_path: Path | None,
     risks: tuple[str, ...],
+    color: str,
 ) -> None:
     """Assess SNAPSHOT (a folder of Microsoft Graph JSON) or, with --demo, the demo tenant."""
     from graphlattice.assess import run_assessment
@@ -123,7 +126,7 @@ def assess(
             )
     for note in result.notes_for_user():
         err.print(f"[yellow]note:[/] {note}", soft_wrap=True)
-    _emit(result.assessment, fmt, output, html_path)
+    _emit(result.assessment, fmt, output, html_path, color)
     if fail_on:
         from graphlattice.checks.result import Severity
 
@@ -133,7 +136,7 @@ def assess(
             sys.exit(1)
 
 
-def _emit(assessment: object, fmt: str, output: Path | None, html_path: Path | None) -> None:
+def _emit(assessment: object, fmt: str, output: Path | None, html_path: Path | None, color: str = "auto") -> None:
     from graphlattice.checks.engine import Assessment
     from graphlattice.report import render_html, render_json, render_sarif, render_table
 
@@ -144,7 +147,8 @@ def _emit(assessment: object, fmt: str, output: Path | None, html_path: Path | N
         err.print(f"HTML report written to {html_path.resolve()}")
     if fmt == "table":
         if output is None:
-            render_table(assessment, Console())
+            force = True if color == "always" else None
+            render_table(assessment, Console(force_terminal=force, no_color=color == "never"))
         else:
             console = Console(record=True, width=110, file=open(os.devnull, "w"))  # noqa: SIM115
             render_table(assessment, console)

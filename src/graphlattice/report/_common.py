@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from graphlattice import __version__
+from graphlattice._version import __version__
 from graphlattice.checks.article import Article
 from graphlattice.checks.engine import Assessment
 from graphlattice.checks.result import Finding, Severity, Status
