@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -88,6 +89,37 @@ def requires_mfa(policy: Json) -> bool:
     if grant is None:
         return False
     return "mfa" in grant.built_in_controls or grant.authentication_strength_id is not None
+
+
+_CONTROL_WORDS = {
+    "mfa": "MFA",
+    "compliantDevice": "a compliant device",
+    "domainJoinedDevice": "a hybrid-joined device",
+    "approvedApplication": "an approved client app",
+    "compliantApplication": "an app protection policy",
+    "passwordChange": "a password change",
+    "riskRemediation": "risk remediation",
+}
+
+
+def describe_grant(policy: Json, strengths: Mapping[str, Strength] | None = None) -> str:
+    """What the policy asks for, in words: ``would require MFA or a compliant device``."""
+    grant = grant_of(policy)
+    if grant is None:
+        return "would apply session controls only"
+    if "block" in grant.built_in_controls:
+        return "would block access"
+    parts = [_CONTROL_WORDS.get(c, c) for c in grant.built_in_controls]
+    if grant.authentication_strength_id:
+        key = grant.authentication_strength_id.casefold()
+        strength = (strengths or {}).get(key) or grant.authentication_strength
+        parts.append(f"the authentication strength '{strength.display_name if strength else key}'")
+    parts += ["a custom control"] * len(grant.custom_authentication_factors)
+    parts += ["terms of use acceptance"] * len(set(grant.terms_of_use))
+    if not parts:
+        return "would apply session controls only"
+    joiner = " and " if grant.operator == "AND" else " or "
+    return "would require " + joiner.join(parts)
 
 
 def blocks(policy: Json) -> bool:
@@ -180,6 +212,17 @@ class Verdict:
         return self.stopped or not self.undetermined
 
 
+def tenant_strengths(tenant: Tenant) -> dict[str, Strength]:
+    """The tenant's authentication strengths by lower-case id; a malformed one is left out (stays unknown)."""
+    out: dict[str, Strength] = {}
+    for key, obj in tenant.strength_policies.items():
+        try:
+            out[key] = Strength.from_graph(obj)
+        except EntraRuleError:
+            continue
+    return out
+
+
 class Prober:
     """Builds sign-in descriptions for one tenant and asks :func:`entra.ca.evaluate` about them.
 
@@ -192,16 +235,13 @@ class Prober:
         self.named_locations: Mapping[str, Json] = tenant.named_locations
         self.ip = self._outside_ip()
         self.country = self._outside_country()
+        self._relevance: dict[int, tuple[Sequence[Json], frozenset[str], frozenset[str], frozenset[str]]] = {}
+        self._memo: dict[tuple[object, ...], list[PolicyResult]] = {}
+        self._verdicts: dict[tuple[object, ...], Verdict] = {}
 
     @cached_property
     def strengths(self) -> dict[str, Strength]:
-        out: dict[str, Strength] = {}
-        for key, obj in self.tenant.strength_policies.items():
-            try:
-                out[key] = Strength.from_graph(obj)
-            except EntraRuleError:
-                continue  # a malformed strength stays unknown; the evaluator reports it as not decidable
-        return out
+        return tenant_strengths(self.tenant)
 
     def _ip_ranges(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         ranges: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
@@ -296,15 +336,76 @@ class Prober:
             used_modes=frozenset(used_modes),
         )
 
+    def _relevant(self, policies: Sequence[Json]) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+        """User, group and role ids that the policies' user conditions name (cached per policy list)."""
+        hit = self._relevance.get(id(policies))
+        if hit is not None and hit[0] is policies:
+            return hit[1], hit[2], hit[3]
+        users: set[str] = set()
+        groups: set[str] = set()
+        roles: set[str] = set()
+        for policy in policies:
+            block = _section(policy, "conditions", "users")
+            for side in ("include", "exclude"):
+                users.update(fold(block.get(f"{side}Users")))
+                groups.update(fold(block.get(f"{side}Groups")))
+                roles.update(fold(block.get(f"{side}Roles")))
+        entry = (policies, frozenset(users), frozenset(groups), frozenset(roles))
+        self._relevance[id(policies)] = entry
+        return entry[1], entry[2], entry[3]
+
+    def _key(self, policies: Sequence[Json], ctx: SignInContext) -> tuple[object, ...]:
+        users, groups, roles = self._relevant(policies)
+        uid = ctx.user_id.casefold()
+        return (
+            id(policies),
+            uid if uid in users else None,
+            frozenset(g.casefold() for g in ctx.group_ids) & groups,
+            frozenset(r.casefold() for r in ctx.role_ids) & roles,
+            ctx.is_guest,
+            ctx.guest_types,
+            ctx.home_tenant_id,
+            ctx.application,
+            ctx.application_suites,
+            ctx.user_action,
+            ctx.ip,
+            ctx.country,
+            ctx.client_app_type,
+            ctx.platform,
+            ctx.device_compliant,
+            ctx.device_hybrid_joined,
+            ctx.sign_in_risk,
+            ctx.user_risk,
+            ctx.used_modes,
+        )
+
     def results(self, policies: Sequence[Json], ctx: SignInContext) -> list[PolicyResult]:
-        return evaluate(policies, ctx, named_locations=self.named_locations, strengths=self.strengths)
+        """:func:`entra.ca.evaluate`, memoised: sign-ins that differ only in groups, roles or user ids that no
+        policy names get the same answer, so a large group is evaluated once per distinct situation."""
+        return self._results(policies, ctx, self._key(policies, ctx))
+
+    def _results(
+        self, policies: Sequence[Json], ctx: SignInContext, key: tuple[object, ...]
+    ) -> list[PolicyResult]:
+        found = self._memo.get(key)
+        if found is None:
+            found = evaluate(policies, ctx, named_locations=self.named_locations, strengths=self.strengths)
+            self._memo[key] = found
+        return found
 
     def verdict(self, policies: Sequence[Json], ctx: SignInContext) -> Verdict:
         """Is this sign-in stopped (blocked, or asked for more than it has) by an enabled policy?"""
-        results = self.results(policies, ctx)
-        decision = access_decision(results)
-        by = tuple(r.display_name for r in results if r.state.casefold() == ENABLED and r.result == "failure")
-        return Verdict(stopped=decision.blocked, by=by, undetermined=tuple(decision.undetermined))
+        key = self._key(policies, ctx)
+        found = self._verdicts.get(key)
+        if found is None:
+            results = self._results(policies, ctx, key)
+            decision = access_decision(results)
+            by = tuple(
+                r.display_name for r in results if r.state.casefold() == ENABLED and r.result == "failure"
+            )
+            found = Verdict(stopped=decision.blocked, by=by, undetermined=tuple(decision.undetermined))
+            self._verdicts[key] = found
+        return found
 
 
 def app_probes(policy: Json) -> list[tuple[str, frozenset[str], str]]:
@@ -412,6 +513,14 @@ def method_kinds(tenant: Tenant, user_id: str) -> tuple[set[MethodKind], str] | 
         if isinstance(names, list):
             return {classify_registered(str(n)) for n in names}, "userRegistrationDetails"
     return None
+
+
+_BREAK_GLASS_HINT = re.compile(r"break[\s._-]?glass|emergency|\bea[\s._-]?admin", re.IGNORECASE)
+
+
+def looks_like_break_glass(user: User) -> bool:
+    """The display name or UPN suggests an emergency-access account (a heuristic the article documents)."""
+    return bool(_BREAK_GLASS_HINT.search(f"{user.display_name} {user.upn}"))
 
 
 def describe_user(user: User) -> str:

@@ -7,7 +7,6 @@ decided with :mod:`graphlattice.entra.ca` for a sign-in to the admin portals wit
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +17,7 @@ from graphlattice.checks.ca_support import (
     UserScope,
     active_tenant_roles,
     app_probe_for,
+    looks_like_break_glass,
     method_kinds,
     policy_name,
     state_of,
@@ -30,7 +30,6 @@ from graphlattice.entra.roles import GLOBAL_ADMINISTRATOR
 from graphlattice.tenant.model import Json, Tenant, User, parse_time
 
 RISK = "break-glass-accounts"
-_NAME_HINT = re.compile(r"break[\s._-]?glass|emergency|\bea[\s._-]?admin", re.IGNORECASE)
 _ADMIN_PORTALS = "MicrosoftAdminPortals"
 
 RULE_EXISTS = "declared-account-exists"
@@ -130,6 +129,10 @@ class _Review:
             user = tenant.users[uid]
             if not user.account_enabled or user.user_type != "member":
                 continue
+            if not looks_like_break_glass(user) and not any(
+                g.role_id == GLOBAL_ADMINISTRATOR for g in tenant.grants_of(uid)
+            ):
+                continue  # neither signal that every inference rule needs
             signals = self._signals(user)
             named = "name suggests emergency access" in signals
             holds_ga = any(g.role_id == GLOBAL_ADMINISTRATOR for g in tenant.grants_of(uid))
@@ -142,7 +145,7 @@ class _Review:
     def _candidates(self) -> set[str]:
         tenant = self.tenant
         out = {g.principal_id for g in tenant.holders(GLOBAL_ADMINISTRATOR) if g.principal_id in tenant.users}
-        out |= {u.id for u in tenant.users.values() if _NAME_HINT.search(f"{u.display_name} {u.upn}")}
+        out |= {u.id for u in tenant.users.values() if looks_like_break_glass(u)}
         for policy in self.enabled:
             scope = UserScope.of(policy)
             out |= {u for u in scope.exclude_users if u in tenant.users}
@@ -152,7 +155,7 @@ class _Review:
 
     def _signals(self, user: User) -> list[str]:
         signals: list[str] = []
-        if _NAME_HINT.search(f"{user.display_name} {user.upn}"):
+        if looks_like_break_glass(user):
             signals.append("name suggests emergency access")
         if _ga_status(self.tenant, user.id)[0] == "permanent":
             signals.append("permanent Global Administrator")
@@ -271,6 +274,7 @@ def evaluate(ctx: CheckContext) -> Finding:
     reasons = [
         f"Declared emergency account {key} matches no user in the tenant ({RULE_EXISTS})." for key in missing
     ]
+    compliant: list[Affected] = []
     affected: list[Affected] = [
         Affected(
             id=key,
@@ -290,7 +294,8 @@ def evaluate(ctx: CheckContext) -> Finding:
             detail = f"{account.origin}; not verified: " + ", ".join(account.unknown)
         else:
             detail = f"{account.origin}; meets every rule"
-        affected.append(ctx.affected(account.user.id, detail))
+        item = ctx.affected(account.user.id, detail)
+        (affected if account.broken or account.unknown else compliant).append(item)
     if not accounts:
         reasons.append(
             "No emergency-access account is declared (breakGlassAccounts) and none could be inferred: "
@@ -334,7 +339,7 @@ def evaluate(ctx: CheckContext) -> Finding:
         f"{len(accounts)} emergency-access account(s) ({declared} declared, "
         f"{len(accounts) - declared} inferred) "
         "meet every rule.",
-        affected=affected,
+        affected=compliant,
         evidence=evidence,
         prechecks=prechecks,
     )

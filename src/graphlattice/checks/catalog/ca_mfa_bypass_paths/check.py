@@ -28,6 +28,7 @@ from graphlattice.checks.ca_support import (
     excluded_applications,
     excluded_locations,
     is_admin,
+    looks_like_break_glass,
     names,
     policy_id,
     policy_name,
@@ -186,7 +187,12 @@ class _Walker:
         self.paths.add(
             f"'{name}' excludes {'administrator' if admin else 'user'} {describe_user(user)}"
             + (f" ({', '.join(roles)})" if roles else "")
-            + f": no enabled policy stops a password-only sign-in to {', '.join(reached)}.",
+            + f": no enabled policy stops a password-only sign-in to {', '.join(reached)}"
+            + (
+                " (it looks like an emergency account: declare it in breakGlassAccounts if it is)."
+                if looks_like_break_glass(user)
+                else "."
+            ),
             high=admin,
         )
         self.paths.affect(
@@ -240,20 +246,35 @@ class _Walker:
                 f"it is dynamic (rule: {control.dynamic_rule}), so whoever can change those attributes "
                 "decides membership"
             )
-        role_names = sorted({role_display_name(r) for r in control.role_ids})
+        by_role: dict[str, list[str]] = {}
+        for holder, held in managers.items():
+            for entry in held:
+                role, _, how_held = entry.rpartition(" (")
+                by_role.setdefault(role, []).append(f"{tenant.display_name(holder)}, {how_held.rstrip(')')}")
+        staffed = [f"{role} ({'; '.join(people)})" for role, people in sorted(by_role.items())]
+        idle = len({role_display_name(r) for r in control.role_ids} - set(by_role))
         how.append(
-            "holders of "
-            + ", ".join(role_names)
-            + " can change its membership"
-            + (f" ({len(managers)} people: {names(tenant, sorted(managers))})" if managers else "")
+            (
+                "administrators who can change its membership: " + "; ".join(staffed)
+                if staffed
+                else "no one holds a role that can change its membership"
+            )
+            + (f" (and {idle} other role(s) that could, held by nobody)" if idle and staffed else "")
         )
         admins = [m for m in exposed if is_admin(tenant, m)]
+        lookalikes = [m for m in exposed if looks_like_break_glass(tenant.users[m])]
         who = (
             f"{len(exposed)} member(s) skip MFA"
             + (f": {names(tenant, exposed)}" if exposed else "")
             + (f" (administrators: {names(tenant, admins)})" if admins else "")
             + ("; it holds only emergency accounts today" if only_break_glass else "")
             + ("; it is empty today" if not members else "")
+            + (
+                f" ({names(tenant, lookalikes)} look like emergency accounts: declare them in "
+                "breakGlassAccounts if they are)"
+                if lookalikes
+                else ""
+            )
         )
         self.paths.add(
             f"'{name}' excludes group {group.display_name} ({kind}): {who}; " + "; ".join(how) + ".",

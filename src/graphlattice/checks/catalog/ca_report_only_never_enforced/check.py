@@ -8,13 +8,14 @@ from typing import Any
 from graphlattice.checks.ca_support import (
     REPORT_ONLY,
     ReportOnlyAge,
-    blocks,
+    describe_grant,
     policy_audits,
     policy_id,
     policy_name,
     report_only_age,
-    requires_mfa,
     state_of,
+    tenant_strengths,
+    user_actions,
 )
 from graphlattice.checks.context import CheckContext
 from graphlattice.checks.registry import register
@@ -25,18 +26,11 @@ RISK = "ca-report-only-never-enforced"
 _WOULD_STOP = ("reportonlyfailure", "reportonlyinterrupted")
 
 
-def _what_it_would_do(policy: Json) -> str:
-    if blocks(policy):
-        return "would block access"
-    if requires_mfa(policy):
-        return "would require MFA"
-    return "would apply its controls"
-
-
 @register(RISK)
 def evaluate(ctx: CheckContext) -> Finding:
     tenant = ctx.tenant
     bound = ctx.config.report_only_max_days
+    strengths = tenant_strengths(tenant)
     audits = policy_audits(tenant.directory_audits) if tenant.directory_audits is not None else None
     report_only = [p for p in tenant.ca_policies if state_of(p) == REPORT_ONLY]
     ages: dict[str, ReportOnlyAge] = {policy_id(p): report_only_age(p, audits) for p in report_only}
@@ -73,9 +67,14 @@ def evaluate(ctx: CheckContext) -> Finding:
     def line(policy: Json) -> str:
         age = ages[policy_id(policy)]
         text = (
-            f"'{policy_name(policy)}' ({_what_it_would_do(policy)}) has been report-only "
+            f"'{policy_name(policy)}' ({describe_grant(policy, strengths)}) has been report-only "
             f"{age.phrase(ctx.now)}"
         )
+        if user_actions(policy):
+            return text + (
+                "; report-only mode does not evaluate user actions, so it has not even recorded what it "
+                "would have done."
+            )
         counts = (usage or {}).get(policy_id(policy))
         if counts:
             text += (
@@ -197,6 +196,12 @@ def _prechecks(
         parts = []
         for policy in listed:
             counts = (usage or {}).get(policy_id(policy), {})
+            if user_actions(policy):
+                parts.append(
+                    f"'{policy_name(policy)}': none (user-action policies are not evaluated in "
+                    "report-only mode)"
+                )
+                continue
             parts.append(
                 f"'{policy_name(policy)}': {counts.get('wouldStop', 0)} sign-in(s) of "
                 f"{counts.get('usersStopped', 0)} user(s) would have been interrupted or blocked"

@@ -24,6 +24,7 @@ from graphlattice.checks.ca_support import (
     excluded_locations,
     grant_of,
     is_admin,
+    looks_like_break_glass,
     method_kinds,
     names,
     policy_audits,
@@ -254,8 +255,8 @@ def _no_enforced_gate(
             }
         )
         reasons.append(
-            f"'{gate.name}' is report-only {age.phrase(now)}: it records what it would do and "
-            "enforces nothing."
+            f"'{gate.name}' is report-only {age.phrase(now)}: it enforces nothing, and because report-only "
+            "mode does not evaluate user actions it has not even recorded what it would have done."
         )
         affected.append(_policy_affected(gate, f"report-only {age.phrase(now)}"))
     for gate in disabled:
@@ -406,6 +407,8 @@ def _exclusions(
             admin = is_admin(tenant, uid)
             roles = ", ".join(role_summary(tenant, uid))
             label = describe_user(user) if user else uid
+            if user is not None and looks_like_break_glass(user):
+                label += " (looks like an emergency account: declare it in breakGlassAccounts if it is)"
             detail = f"excluded from '{gate.name}'" + (f"; holds {roles}" if roles else "")
             issues.affect(ctx.affected(uid, detail))
             (excluded_admins if admin else excluded_others).append(label)
@@ -697,7 +700,10 @@ def _prechecks(ctx: CheckContext, gates: list[Gate], exposure: _Exposure) -> lis
             f"'{g.name}' is report-only {report_only_age(g.policy, audits).phrase(ctx.now)}"
             for g in report_only
         ]
-        answer = "Yes: " + "; ".join(parts) + "."
+        answer = (
+            "Yes: " + "; ".join(parts) + ". Report-only mode does not evaluate user actions, so there are no "
+            "report-only results to review."
+        )
     else:
         answer = "No registration policy is in report-only mode."
     checks.append(PreCheck("Is there a report-only gate, and for how long?", answer))
