@@ -449,6 +449,25 @@ def role_summary(tenant: Tenant, principal_id: str) -> list[str]:
     return [f"{name} ({kind})" for name, kind in sorted(seen.items())]
 
 
+def role_data_gap(tenant: Tenant) -> str | None:
+    """Why role holders may be incomplete (assignments or PIM eligibility not collected), or None."""
+    missing = []
+    if not tenant.available.get("roleAssignments"):
+        missing.append("active role assignments")
+    if not tenant.available.get("roleEligibilitySchedules"):
+        missing.append("PIM eligibility")
+    return f"{' and '.join(missing)} not collected" if missing else None
+
+
+def holders_listing(tenant: Tenant, holders: Mapping[str, str], empty: str) -> str:
+    """``A (active), B (eligible)``, the ``empty`` text, or a note that role data is incomplete."""
+    listing = ", ".join(f"{tenant.display_name(u)} ({k})" for u, k in sorted(holders.items()))
+    gap = role_data_gap(tenant)
+    if gap is not None:
+        return (listing + "; " if listing else "") + f"holders may be missing: {gap}"
+    return listing or empty
+
+
 def is_admin(tenant: Tenant, principal_id: str) -> bool:
     """Holds any directory role, active or eligible."""
     return bool(tenant.grants_of(principal_id))

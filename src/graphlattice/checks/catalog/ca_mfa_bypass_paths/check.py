@@ -27,6 +27,7 @@ from graphlattice.checks.ca_support import (
     describe_user,
     excluded_applications,
     excluded_locations,
+    holders_listing,
     is_admin,
     looks_like_break_glass,
     names,
@@ -78,6 +79,7 @@ class Paths:
     severity: Severity = Severity.MEDIUM
     accepted: list[str] = field(default_factory=list)
     unverified: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)  # excluded ids that match no object (deleted objects)
     count: int = 0
 
     def add(self, reason: str, *, high: bool) -> None:
@@ -177,7 +179,7 @@ class _Walker:
             self.paths.accepted.append(f"{tenant.display_name(uid)} (disabled account, '{name}')")
             return
         if user is None:
-            self.paths.unverified.append(f"'{name}' excludes {uid}, which is not a user in the snapshot")
+            self.paths.stale.append(f"{uid} ('{name}')")
             return
         reached = self.open_targets(uid, targets)
         if not reached:
@@ -205,7 +207,7 @@ class _Walker:
         tenant = self.tenant
         group = tenant.groups.get(gid)
         if group is None:
-            self.paths.unverified.append(f"'{name}' excludes group {gid}, which is not in the snapshot")
+            self.paths.stale.append(f"group {gid} ('{name}')")
             return
         parents = tenant.groups_of(gid)
         newcomer = self.open_targets(
@@ -312,9 +314,8 @@ class _Walker:
             return
         holders = {u: k for u, k in role_holders(tenant, rid).items() if u not in self.break_glass}
         role = role_display_name(rid)
-        listing = (
-            ", ".join(f"{tenant.display_name(u)} ({k})" for u, k in sorted(holders.items()))
-            or "nobody today, but whoever is assigned it later inherits the bypass"
+        listing = holders_listing(
+            tenant, holders, "nobody today, but whoever is assigned it later inherits the bypass"
         )
         self.paths.add(
             f"'{name}' excludes role {role}: its holders skip MFA for {', '.join(reached)} "
@@ -411,7 +412,7 @@ class _Walker:
 
     # -- tenant-wide ----------------------------------------------------------------------------------------
 
-    def legacy(self) -> None:
+    def legacy(self, mfa: list[Json]) -> None:
         target = Target(label="any cloud app", application=ANY_OTHER_APP)
         open_ = [
             c
@@ -420,10 +421,18 @@ class _Walker:
         ]
         if not open_:
             return
+        narrowed = [
+            f"'{policy_name(p)}' covers only {', '.join(client_app_types(p))}"
+            for p in mfa
+            if client_app_types(p) and "all" not in client_app_types(p) and not user_actions(p)
+        ]
         self.paths.add(
-            "Legacy authentication (" + ", ".join(open_) + ") is neither blocked nor covered by an "
-            "MFA policy: IMAP, POP, SMTP AUTH, ActiveSync and other basic-auth clients sign in with a "
-            "password alone, because they cannot perform MFA.",
+            "Legacy authentication ("
+            + ", ".join(open_)
+            + ") is neither blocked nor covered by an MFA policy"
+            + (f" ({'; '.join(narrowed)})" if narrowed else "")
+            + ": every user's password works over IMAP, POP, SMTP AUTH, ActiveSync and other basic-auth "
+            "clients, which cannot perform MFA, so password spraying there meets no second factor.",
             high=True,
         )
         for client in open_:
@@ -472,10 +481,16 @@ def evaluate(ctx: CheckContext) -> Finding:
     walker = _Walker(ctx, enabled)
     for policy in mfa:
         walker.policy(policy)
-    walker.legacy()
+    walker.legacy(mfa)
     walker.baseline()
     paths = walker.paths
-    evidence.update({"acceptedExclusions": paths.accepted, "notVerified": paths.unverified})
+    evidence.update(
+        {
+            "acceptedExclusions": paths.accepted,
+            "notVerified": paths.unverified,
+            "staleExclusions": paths.stale,
+        }
+    )
     prechecks = _prechecks(ctx, paths)
     if paths.reasons:
         people = sum(1 for a in paths.affected.values() if a.type == "user")
@@ -537,5 +552,14 @@ def _prechecks(ctx: CheckContext, paths: Paths) -> list[PreCheck]:
     if paths.unverified:
         checks.append(
             PreCheck("Were any exclusions impossible to verify?", "; ".join(paths.unverified) + ".")
+        )
+    if paths.stale:
+        checks.append(
+            PreCheck(
+                "Do the policies name objects that no longer exist?",
+                "Yes, remove them (a restored object would regain the exclusion): "
+                + "; ".join(paths.stale)
+                + ".",
+            )
         )
     return checks

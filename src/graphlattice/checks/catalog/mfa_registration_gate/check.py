@@ -23,6 +23,7 @@ from graphlattice.checks.ca_support import (
     describe_user,
     excluded_locations,
     grant_of,
+    holders_listing,
     is_admin,
     looks_like_break_glass,
     method_kinds,
@@ -31,6 +32,7 @@ from graphlattice.checks.ca_support import (
     policy_id,
     policy_name,
     report_only_age,
+    role_data_gap,
     role_holders,
     role_summary,
     state_of,
@@ -402,19 +404,23 @@ def _exclusions(
             if user is not None and not user.account_enabled:
                 accepted.append(f"{tenant.display_name(uid)} (disabled account)")
                 continue
+            if user is None:
+                issues.evidence.setdefault("staleExclusions", []).append(uid)
+                continue
             if stopped(uid):
                 continue
             admin = is_admin(tenant, uid)
             roles = ", ".join(role_summary(tenant, uid))
-            label = describe_user(user) if user else uid
-            if user is not None and looks_like_break_glass(user):
+            label = describe_user(user)
+            if looks_like_break_glass(user):
                 label += " (looks like an emergency account: declare it in breakGlassAccounts if it is)"
             detail = f"excluded from '{gate.name}'" + (f"; holds {roles}" if roles else "")
             issues.affect(ctx.affected(uid, detail))
             (excluded_admins if admin else excluded_others).append(label)
-            if user is None:
-                issues.evidence.setdefault("unknownExcludedIds", []).append(uid)
         for gid in scope.exclude_groups:
+            if gid not in tenant.groups:
+                issues.evidence.setdefault("staleExclusions", []).append(gid)
+                continue
             members = sorted(m for m in tenant.members_of(gid) if m in tenant.users)
             if members and all(m in break_glass for m in members):
                 accepted.append(f"group {tenant.display_name(gid)} (break-glass accounts only)")
@@ -457,17 +463,12 @@ def _exclusions(
                 + ")"
             )
             (excluded_admins if admins else excluded_others).append(text)
-            if group is None:
-                issues.evidence.setdefault("unknownExcludedIds", []).append(gid)
         for rid in scope.exclude_roles:
             if stopped(f"holder-of-{rid}", group_ids=(), role_ids={rid}, is_guest=False):
                 continue
             holders = role_holders(tenant, rid)
             name = role_display_name(rid)
-            listing = (
-                ", ".join(f"{tenant.display_name(u)} ({k})" for u, k in sorted(holders.items()))
-                or "nobody today"
-            )
+            listing = holders_listing(tenant, holders, "nobody today")
             issues.affect(
                 Affected(
                     id=rid,
@@ -480,6 +481,9 @@ def _exclusions(
                 if uid not in break_glass:
                     issues.affect(ctx.affected(uid, f"{kind} holder of excluded role {name}"))
             excluded_admins.append(f"role {name} (holders, active and eligible: {listing})")
+    gap = role_data_gap(tenant)
+    if gap is not None and excluded_others:
+        issues.evidence["roleDataGap"] = f"{gap}: excluded users may hold admin roles that cannot be seen"
     if excluded_admins:
         issues.add(
             "Administrators are excluded from the gate: "
