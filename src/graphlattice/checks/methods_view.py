@@ -27,7 +27,8 @@ from typing import Any, Protocol
 
 from graphlattice.checks.context import NotEvaluable
 from graphlattice.entra.method_targets_extra import MethodConfiguration
-from graphlattice.entra.methods import MethodKind, classify_method, classify_registered, odata_type_name
+from graphlattice.entra.methods import MethodKind, classify_registered, odata_type_name
+from graphlattice.entra.methods_extra import MethodClassifier
 from graphlattice.entra.tap import TapPolicy
 from graphlattice.errors import InputError
 from graphlattice.tenant.model import Tenant
@@ -195,6 +196,7 @@ class MethodsView:
         self._cache: dict[str, UserMethods] = {}
         self._by_registered: dict[tuple[Any, ...], UserMethods] = {}
         self._groups: dict[str, frozenset[str]] = {}
+        self._classify = MethodClassifier()
         self._tenant = tenant
 
     @property
@@ -234,7 +236,7 @@ class MethodsView:
     def _build(self, user_id: str) -> UserMethods:
         objects = self._methods.get(user_id)
         if objects is not None:
-            return _from_objects(objects)
+            return _from_objects(objects, self._classify)
         details = self._registration.get(user_id)
         if details is not None:
             return self._from_registration(details)
@@ -269,13 +271,13 @@ class MethodsView:
 _NOT_READ = UserMethods(Source.NONE, frozenset())
 
 
-def _from_objects(objects: list[Mapping[str, Any]]) -> UserMethods:
+def _from_objects(objects: list[Mapping[str, Any]], classify: MethodClassifier) -> UserMethods:
     kinds: set[MethodKind] = set()
     unrecognised: list[str] = []
     sms_ready = False
     pass_method: Mapping[str, Any] | None = None
     for obj in objects:
-        kind = classify_method(obj)
+        kind = classify(obj)
         if kind is MethodKind.UNKNOWN:
             name = odata_type_name(obj) or "(no @odata.type)"
             phone_type = obj.get("phoneType")
