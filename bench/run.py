@@ -73,8 +73,19 @@ def _snapshot(users: int) -> Path:
         print(f"generating a {users:,}-user demo snapshot in {target} ...", flush=True)
         t0 = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "graphlattice", "demo", "generate", str(target), "--users", str(users),
-             "--seed", "7", "--force"],
+            [
+                sys.executable,
+                "-m",
+                "graphlattice",
+                "demo",
+                "generate",
+                str(target),
+                "--users",
+                str(users),
+                "--seed",
+                "7",
+                "--force",
+            ],
             check=True,
         )
         print(f"  generated in {time.perf_counter() - t0:.1f} s")
@@ -102,7 +113,9 @@ def bench_assess(users: int, repeat: int) -> bool:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()

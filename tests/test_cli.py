@@ -27,8 +27,15 @@ def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
 
 @pytest.fixture(scope="module")
 def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    patch = {"merge": {"authenticationMethodsPolicy": {"authenticationMethodConfigurations": [
-        {"id": "TemporaryAccessPass", "isUsableOnce": False, "maximumLifetimeInMinutes": 43200}]}}}
+    patch = {
+        "merge": {
+            "authenticationMethodsPolicy": {
+                "authenticationMethodConfigurations": [
+                    {"id": "TemporaryAccessPass", "isUsableOnce": False, "maximumLifetimeInMinutes": 43200}
+                ]
+            }
+        }
+    }
     return write_snapshot(apply_patch(base_document(), patch), tmp_path_factory.mktemp("cli") / "snap")
 
 
@@ -112,7 +119,9 @@ def test_bad_input_is_one_line(args: tuple[str, ...], code: int, text: str) -> N
 
 def test_bad_snapshot_file_names_file_and_keeps_existing_report(snapshot: Path, tmp_path: Path) -> None:
     broken = write_snapshot(base_document(), tmp_path / "broken")
-    (broken / "authenticationMethods.jsonl").write_text('{"userId": "x", "value": []}\n{oops\n', encoding="utf-8")
+    (broken / "authenticationMethods.jsonl").write_text(
+        '{"userId": "x", "value": []}\n{oops\n', encoding="utf-8"
+    )
     report = tmp_path / "report.json"
     report.write_text("previous report", encoding="utf-8")
     proc = run("assess", str(broken), "--format", "json", "--output", str(report))
@@ -131,7 +140,8 @@ def test_bad_waivers_file_points_at_line(snapshot: Path, tmp_path: Path) -> None
 
 def test_unknown_collection_makes_risks_unknown_with_permission(tmp_path: Path) -> None:
     snap = write_snapshot(
-        apply_patch(base_document(), {"error": {"authenticationMethodsPolicy": "403 Forbidden"}}), tmp_path / "s"
+        apply_patch(base_document(), {"error": {"authenticationMethodsPolicy": "403 Forbidden"}}),
+        tmp_path / "s",
     )
     proc = run("assess", str(snap), "--format", "json", "--risk", "tap-policy-weak")
     finding = orjson.loads(proc.stdout)["findings"][0]

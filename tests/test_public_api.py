@@ -5,9 +5,26 @@ from __future__ import annotations
 import graphlattice
 
 PUBLIC = {
-    "AssessConfig", "Assessment", "CatalogError", "ConfigError", "EntraRuleError", "Finding",
-    "GraphLatticeError", "InputError", "Severity", "SnapshotError", "Status", "Tenant", "UsageError",
-    "__version__", "assess", "load_catalog", "load_config", "load_snapshot", "load_waivers", "run_assessment",
+    "AssessConfig",
+    "Assessment",
+    "CatalogError",
+    "ConfigError",
+    "EntraRuleError",
+    "Finding",
+    "GraphLatticeError",
+    "InputError",
+    "Severity",
+    "SnapshotError",
+    "Status",
+    "Tenant",
+    "UsageError",
+    "__version__",
+    "assess",
+    "load_catalog",
+    "load_config",
+    "load_snapshot",
+    "load_waivers",
+    "run_assessment",
 }
 
 

@@ -11,7 +11,6 @@ The library behind the ``graphlattice`` command::
 from __future__ import annotations
 
 from graphlattice._version import __version__
-
 from graphlattice.assess import run_assessment
 from graphlattice.checks.config import AssessConfig, load_config
 from graphlattice.checks.engine import Assessment, assess

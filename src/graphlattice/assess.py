@@ -39,7 +39,9 @@ def run_assessment(
         only = [get_risk(risk_id).id for risk_id in only]
     config = load_config(config_path) if config_path else None
     waivers = load_waivers(waivers_path) if waivers_path else None
-    tenant = load_snapshot(snapshot, progress=(lambda name: progress(f"loading {name}")) if progress else None)
+    tenant = load_snapshot(
+        snapshot, progress=(lambda name: progress(f"loading {name}")) if progress else None
+    )
     note = None
     if config is None:
         if tenant.config_path:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from graphlattice._version import __version__
 from graphlattice.errors import GraphLatticeError, UsageError
@@ -40,23 +41,25 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-@contextmanager
-def _progress(label: str, total: int | None = None) -> Iterator[object]:
-    """A transient progress display on stderr (silent when stderr is not a terminal)."""
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+class _Step:
+    """Handle for advancing a progress display."""
 
+    def __init__(self, progress: Progress, task: TaskID, label: str) -> None:
+        self._progress, self._task, self._label = progress, task, label
+
+    def advance(self, description: str | None = None, amount: int = 1) -> None:
+        self._progress.update(self._task, advance=amount, description=description or self._label)
+
+    def set(self, completed: int, total: int) -> None:
+        self._progress.update(self._task, completed=completed, total=total)
+
+
+@contextmanager
+def _progress(label: str, total: int | None = None) -> Iterator[_Step]:
+    """A transient progress display on stderr (silent when stderr is not a terminal)."""
     columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()]
     with Progress(*columns, console=_stderr(), transient=True) as progress:
-        task = progress.add_task(label, total=total)
-
-        class _Step:
-            def advance(self, description: str | None = None, amount: int = 1) -> None:
-                progress.update(task, advance=amount, description=description or label)
-
-            def set(self, completed: int, total_: int) -> None:
-                progress.update(task, completed=completed, total=total_)
-
-        yield _Step()
+        yield _Step(progress, progress.add_task(label, total=total), label)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -77,19 +80,46 @@ def cli() -> None:
 @cli.command()
 @click.argument("snapshot", required=False, type=click.Path(path_type=Path))
 @click.option("--demo", is_flag=True, help="Assess the built-in demo tenant (generated on the fly, offline).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-              help="Output format; json and sarif go to stdout alone.")
-@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write the report to FILE instead of stdout.")
-@click.option("--html", "html_path", type=click.Path(path_type=Path),
-              help="Also write the single-file HTML report to this path.")
-@click.option("--fail-on", type=click.Choice(SEVERITIES), help="Exit 1 if an unwaived FAIL at or above this level.")
-@click.option("--config", "config_path", type=click.Path(path_type=Path),
-              help="Settings file (default: graphlattice.yaml inside the snapshot, if present).")
-@click.option("--waivers", "waivers_path", type=click.Path(path_type=Path),
-              help="YAML list of documented exceptions (risk, object, rationale, owner, expires).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="Output format; json and sarif go to stdout alone.",
+)
+@click.option(
+    "--output", "-o", type=click.Path(path_type=Path), help="Write the report to FILE instead of stdout."
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(path_type=Path),
+    help="Also write the single-file HTML report to this path.",
+)
+@click.option(
+    "--fail-on", type=click.Choice(SEVERITIES), help="Exit 1 if an unwaived FAIL at or above this level."
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="Settings file (default: graphlattice.yaml inside the snapshot, if present).",
+)
+@click.option(
+    "--waivers",
+    "waivers_path",
+    type=click.Path(path_type=Path),
+    help="YAML list of documented exceptions (risk, object, rationale, owner, expires).",
+)
 @click.option("--risk", "risks", multiple=True, help="Assess only this risk id (repeatable).")
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
-              help="Colour in the table; 'always' keeps it through a pipe (e.g. | less -R).")
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour in the table; 'always' keeps it through a pipe (e.g. | less -R).",
+)
 def assess(
     snapshot: Path | None,
     demo: bool,
@@ -114,7 +144,7 @@ def assess(
 
             snapshot = Path(tmp) / "demo"
             with _progress("Generating the demo tenant") as step:
-                generate_demo(snapshot, progress=lambda done, total: step.set(done, total))  # type: ignore[attr-defined]
+                generate_demo(snapshot, progress=lambda done, total: step.set(done, total))
         assert snapshot is not None
         with _progress("Assessing") as step:
             result = run_assessment(
@@ -122,7 +152,7 @@ def assess(
                 config_path=config_path,
                 waivers_path=waivers_path,
                 only=list(risks) or None,
-                progress=lambda what: step.advance(f"Assessing: {what}"),  # type: ignore[attr-defined]
+                progress=lambda what: step.advance(f"Assessing: {what}"),
             )
     for note in result.notes_for_user():
         err.print(f"[yellow]note:[/] {note}", soft_wrap=True)
@@ -132,11 +162,15 @@ def assess(
 
         failing = result.assessment.failing_at_or_above(Severity.parse(fail_on))
         if failing:
-            err.print(f"{len(failing)} unwaived finding(s) at or above {fail_on}: failing as asked (--fail-on).")
+            err.print(
+                f"{len(failing)} unwaived finding(s) at or above {fail_on}: failing as asked (--fail-on)."
+            )
             sys.exit(1)
 
 
-def _emit(assessment: object, fmt: str, output: Path | None, html_path: Path | None, color: str = "auto") -> None:
+def _emit(
+    assessment: object, fmt: str, output: Path | None, html_path: Path | None, color: str = "auto"
+) -> None:
     from graphlattice.checks.engine import Assessment
     from graphlattice.report import render_html, render_json, render_sarif, render_table
 
@@ -183,7 +217,9 @@ def demo() -> None:
 @demo.command("generate")
 @click.argument("out_dir", type=click.Path(path_type=Path))
 @click.option("--users", default=400, show_default=True, help="Number of users (50 to 200,000).")
-@click.option("--seed", default=7, show_default=True, help="Random seed; the same seed gives the same tenant.")
+@click.option(
+    "--seed", default=7, show_default=True, help="Random seed; the same seed gives the same tenant."
+)
 @click.option("--force", is_flag=True, help="Replace OUT_DIR's snapshot files if the folder is not empty.")
 def demo_generate(out_dir: Path, users: int, seed: int, force: bool) -> None:
     """Write the demo tenant as a snapshot folder (plus 14 days of audit and sign-in logs)."""
@@ -196,8 +232,9 @@ def demo_generate(out_dir: Path, users: int, seed: int, force: bool) -> None:
     if out_dir.exists() and any(out_dir.iterdir()) and not force:
         raise UsageError(f"{out_dir} is not empty; use --force to overwrite its snapshot files")
     with _progress(f"Generating {users:,} users") as step:
-        summary = generate_demo(out_dir, users=users, seed=seed,
-                                progress=lambda done, total: step.set(done, total))  # type: ignore[attr-defined]
+        summary = generate_demo(
+            out_dir, users=users, seed=seed, progress=lambda done, total: step.set(done, total)
+        )
     _stderr().print(
         f"Demo tenant written to {out_dir.resolve()}: {summary.users:,} users, {summary.groups:,} groups, "
         f"{summary.audit_records:,} audit and {summary.signin_records:,} sign-in records."
@@ -275,9 +312,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
-    except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into one readable line
+    except Exception as exc:
         if os.environ.get("GRAPHLATTICE_DEBUG"):
             raise
-        err.print(f"internal error: {type(exc).__name__}: {exc} (set GRAPHLATTICE_DEBUG=1 for details)",
-                  markup=False, soft_wrap=True)
+        err.print(
+            f"internal error: {type(exc).__name__}: {exc} (set GRAPHLATTICE_DEBUG=1 for details)",
+            markup=False,
+            soft_wrap=True,
+        )
         sys.exit(70)

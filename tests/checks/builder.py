@@ -22,8 +22,10 @@ def base_document() -> dict[str, Any]:
 
 
 def _merge(target: Any, patch: Any) -> Any:
-    if isinstance(target, list) and isinstance(patch, list) and all(
-        isinstance(x, dict) and "id" in x for x in [*target, *patch]
+    if (
+        isinstance(target, list)
+        and isinstance(patch, list)
+        and all(isinstance(x, dict) and "id" in x for x in [*target, *patch])
     ):
         merged = [copy.deepcopy(x) for x in target]
         for item in patch:

@@ -12,9 +12,9 @@ import orjson
 import pytest
 import yaml
 
+from graphlattice.demo import COLLECTIONS, DEMO_NOW, RISKS, DemoSummary, generate_demo
 from graphlattice.entra import roles as R
 from graphlattice.errors import UsageError
-from graphlattice.demo import COLLECTIONS, DEMO_NOW, RISKS, DemoSummary, generate_demo
 
 Json = dict[str, Any]
 MY_SIGNINS = "19db86c3-b2b9-44cc-b339-36da233a3be2"

@@ -68,7 +68,9 @@ def parse_article(path: Path) -> Article:
         meta: Any = yaml.safe_load(text[4:end])
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise CatalogError(str(path), f"front matter is not YAML: {exc}", mark.line + 2 if mark else None) from None
+        raise CatalogError(
+            str(path), f"front matter is not YAML: {exc}", mark.line + 2 if mark else None
+        ) from None
     if not isinstance(meta, dict):
         raise CatalogError(str(path), "front matter must be a mapping", 2)
     for key in _REQUIRED:
@@ -88,8 +90,9 @@ def parse_article(path: Path) -> Article:
     attack = tuple(str(t) for t in meta.get("attack") or ())
     for tech in attack:
         if not _ATTACK.match(tech):
-            raise CatalogError(str(path), f"{tech!r} is not an ATT&CK technique id (T1234 or T1234.001)",
-                               where("attack"))
+            raise CatalogError(
+                str(path), f"{tech!r} is not an ATT&CK technique id (T1234 or T1234.001)", where("attack")
+            )
     requires = tuple(str(c) for c in meta.get("requires") or ())
     optional = tuple(str(c) for c in meta.get("optional") or ())
     for name in (*requires, *optional):

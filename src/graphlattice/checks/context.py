@@ -13,7 +13,7 @@ from graphlattice.checks.result import Affected, Finding, PreCheck, Severity, St
 from graphlattice.tenant.model import Tenant
 
 
-class NotEvaluable(Exception):  # noqa: N818 - a signal, not an error: the engine turns it into UNKNOWN
+class NotEvaluable(Exception):
     """Raised by a check when the data it needs is present but cannot be interpreted."""
 
     def __init__(self, reason: str, grant: Sequence[str] = ()) -> None:

@@ -49,7 +49,8 @@ class Assessment:
 
     def failing_at_or_above(self, severity: Severity) -> list[Finding]:
         return [
-            f for f in self.findings
+            f
+            for f in self.findings
             if f.status is Status.FAIL and not f.waived and f.severity.rank >= severity.rank
         ]
 

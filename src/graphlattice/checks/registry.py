@@ -59,7 +59,9 @@ def load_catalog() -> dict[str, Risk]:
         article = parse_article(article_path)
         expected_folder = article.id.replace("-", "_")
         if info.name != expected_folder:
-            raise CatalogError(str(article_path), f"id {article.id!r} belongs in folder {expected_folder!r}", 2)
+            raise CatalogError(
+                str(article_path), f"id {article.id!r} belongs in folder {expected_folder!r}", 2
+            )
         importlib.import_module(f"{package}.{info.name}.check")
         fn = _REGISTERED.get(article.id)
         if fn is None:

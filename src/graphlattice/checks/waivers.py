@@ -61,7 +61,7 @@ def load_waivers(path: str | Path) -> list[Waiver]:
     except OSError as exc:
         raise ConfigError(str(file), f"cannot read: {exc.strerror or exc}") from None
     try:
-        doc: Any = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        doc: Any = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(str(file), "not valid YAML", mark.line + 1 if mark else None) from None
@@ -86,7 +86,9 @@ def load_waivers(path: str | Path) -> list[Waiver]:
             try:
                 expires = date.fromisoformat(str(expires))
             except ValueError:
-                raise ConfigError(str(file), f"expires {expires!r} is not a date (YYYY-MM-DD)", line) from None
+                raise ConfigError(
+                    str(file), f"expires {expires!r} is not a date (YYYY-MM-DD)", line
+                ) from None
         obj = entry.get("object")
         out.append(
             Waiver(

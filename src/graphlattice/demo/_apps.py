@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from graphlattice.entra.permissions import MICROSOFT_GRAPH_APP_ID, permission_id
-from graphlattice.errors import EntraRuleError
 from graphlattice.demo._common import (
     MICROSOFT_TENANT_ID,
     Gen,
@@ -13,6 +11,8 @@ from graphlattice.demo._common import (
     iso,
 )
 from graphlattice.demo._directory import Directory
+from graphlattice.entra.permissions import MICROSOFT_GRAPH_APP_ID, permission_id
+from graphlattice.errors import EntraRuleError
 
 
 def _app_role(name: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from graphlattice.entra import roles as R
 from graphlattice.demo._common import (
     DAY,
     NOW_TS,
@@ -14,6 +13,7 @@ from graphlattice.demo._common import (
     hm,
 )
 from graphlattice.demo._people import Roster
+from graphlattice.entra import roles as R
 
 ROLE_NAMES: dict[str, tuple[str, str]] = {
     R.GLOBAL_ADMINISTRATOR: (

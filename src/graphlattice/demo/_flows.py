@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from graphlattice.entra import roles as R
 from graphlattice.demo._audits import MS_PIM, WELL_KNOWN, AuditContext, prop, quoted
 from graphlattice.demo._common import DAY, HOUR, LOG_DAYS, MINUTE, NOW_TS, Json, days_ago, hm, iso
 from graphlattice.demo._directory import (
@@ -58,6 +57,7 @@ from graphlattice.demo._story import (
     ONBOARDED_TAP_START,
     StoryIds,
 )
+from graphlattice.entra import roles as R
 
 TAP_STEP_RESULT = "MFA requirement satisfied by strong authentication"
 ATTACKER_DEVICE: Json = {

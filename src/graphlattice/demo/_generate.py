@@ -6,8 +6,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from graphlattice.entra import roles as R
-from graphlattice.errors import UsageError
 from graphlattice.demo._apps import service_principals
 from graphlattice.demo._audits import AuditContext
 from graphlattice.demo._common import (
@@ -50,6 +48,8 @@ from graphlattice.demo._story import (
     StoryIds,
     plan_story,
 )
+from graphlattice.entra import roles as R
+from graphlattice.errors import UsageError
 
 MIN_USERS = 50
 MAX_USERS = 200_000

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from graphlattice.entra import roles as R
 from graphlattice.demo._common import Gen, Json, days_ago, hm, iso
+from graphlattice.entra import roles as R
 
 HQ_CIDR = "203.0.113.0/24"
 MFA_STRENGTH = "00000000-0000-0000-0000-000000000002"

@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from graphlattice.entra.permissions import MICROSOFT_GRAPH_APP_ID as GRAPH_APP_ID
 from graphlattice.demo._common import DAY, HOUR, LOG_DAYS, MINUTE, NOW_TS, Gen, Json, iso
 from graphlattice.demo._directory import Directory
 from graphlattice.demo._methods import phone_device
 from graphlattice.demo._people import COUNTRIES, NO_MFA, PROFILES, SYNCED, Roster
 from graphlattice.demo._policies import CA_KEYS, PolicyIds
 from graphlattice.demo._story import HOME_PREFIX, HQ_PREFIX
+from graphlattice.entra.permissions import MICROSOFT_GRAPH_APP_ID as GRAPH_APP_ID
 
 # (appDisplayName, appId, resourceDisplayName, resourceId, clientAppUsed)
 App = tuple[str, str, str, str, str]

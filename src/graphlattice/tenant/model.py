@@ -201,7 +201,7 @@ class Tenant:
 
     @cached_property
     def _activated_assignment_ids(self) -> dict[str, datetime | None]:
-        """Assignment ids (``roleAssignmentOriginId``/instance id) that are PIM activations, with their end."""
+        """Ids of assignments that are PIM activations (origin id, instance id, or principal|role|scope)."""
         out: dict[str, datetime | None] = {}
         for inst in self.role_schedule_instances or ():
             if str(inst.get("assignmentType", "")).lower() == "activated":
@@ -222,8 +222,9 @@ class Tenant:
         activated = self._activated_assignment_ids
         grants: list[RoleGrant] = []
 
-        def expand(principal: str, role: str, scope: str, kind: GrantKind, end: datetime | None,
-                   assignment_id: str) -> None:
+        def expand(
+            principal: str, role: str, scope: str, kind: GrantKind, end: datetime | None, assignment_id: str
+        ) -> None:
             grants.append(RoleGrant(principal, role, scope, kind, None, end, assignment_id))
             group = self.groups.get(principal)
             if group is not None:

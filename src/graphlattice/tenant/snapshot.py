@@ -27,22 +27,61 @@ _CA_STATES = frozenset({"enabled", "disabled", "enabledforreportingbutnotenforce
 
 # Closed shapes whose extra properties are worth a warning (Graph adds properties over time; we keep them).
 _KNOWN_PROPERTIES: dict[str, frozenset[str]] = {
-    "userRegistrationDetails": frozenset({
-        "id", "userPrincipalName", "userDisplayName", "userType", "isAdmin", "isMfaRegistered",
-        "isMfaCapable", "isPasswordlessCapable", "isSsprRegistered", "isSsprEnabled", "isSsprCapable",
-        "isSystemPreferredAuthenticationMethodEnabled", "methodsRegistered",
-        "systemPreferredAuthenticationMethods", "userPreferredMethodForSecondaryAuthentication",
-        "lastUpdatedDateTime", "defaultMfaMethod", "@odata.type",
-    }),
-    "conditionalAccessPolicies": frozenset({
-        "id", "displayName", "description", "templateId", "createdDateTime", "modifiedDateTime",
-        "deletedDateTime", "state", "conditions", "grantControls", "sessionControls", "@odata.type",
-        "authenticationStrength@odata.context", "partialEnablementStrategy",
-    }),
-    "roleAssignments": frozenset({
-        "id", "principalId", "roleDefinitionId", "directoryScopeId", "appScopeId", "condition",
-        "principalOrganizationId", "resourceScope", "@odata.type", "principal", "roleDefinition",
-    }),
+    "userRegistrationDetails": frozenset(
+        {
+            "id",
+            "userPrincipalName",
+            "userDisplayName",
+            "userType",
+            "isAdmin",
+            "isMfaRegistered",
+            "isMfaCapable",
+            "isPasswordlessCapable",
+            "isSsprRegistered",
+            "isSsprEnabled",
+            "isSsprCapable",
+            "isSystemPreferredAuthenticationMethodEnabled",
+            "methodsRegistered",
+            "systemPreferredAuthenticationMethods",
+            "userPreferredMethodForSecondaryAuthentication",
+            "lastUpdatedDateTime",
+            "defaultMfaMethod",
+            "@odata.type",
+        }
+    ),
+    "conditionalAccessPolicies": frozenset(
+        {
+            "id",
+            "displayName",
+            "description",
+            "templateId",
+            "createdDateTime",
+            "modifiedDateTime",
+            "deletedDateTime",
+            "state",
+            "conditions",
+            "grantControls",
+            "sessionControls",
+            "@odata.type",
+            "authenticationStrength@odata.context",
+            "partialEnablementStrategy",
+        }
+    ),
+    "roleAssignments": frozenset(
+        {
+            "id",
+            "principalId",
+            "roleDefinitionId",
+            "directoryScopeId",
+            "appScopeId",
+            "condition",
+            "principalOrganizationId",
+            "resourceScope",
+            "@odata.type",
+            "principal",
+            "roleDefinition",
+        }
+    ),
 }
 
 Progress = Callable[[str], None]
@@ -73,7 +112,7 @@ def _items(path: Path, doc: Any) -> list[Json]:
         raise SnapshotError(str(path), 'expected a Graph collection: an object with a "value" array')
     for index, item in enumerate(items):
         if not isinstance(item, dict):
-            raise SnapshotError(str(path), f"item {index} of \"value\" is not an object")
+            raise SnapshotError(str(path), f'item {index} of "value" is not an object')
     return items
 
 
@@ -154,7 +193,9 @@ class _Loader:
                 path = alt
             else:
                 if not spec.optional:
-                    self.errors[spec.name] = f"{spec.filename} is not in the snapshot (grant {spec.permission})"
+                    self.errors[spec.name] = (
+                        f"{spec.filename} is not in the snapshot (grant {spec.permission})"
+                    )
                 self.available[spec.name] = False
                 return None
         self.available[spec.name] = True
@@ -168,7 +209,9 @@ class _Loader:
             return
         extra = set().union(*(item.keys() for item in items)) - known
         if extra:
-            self.warnings.append(f"{name}: kept properties this version does not know: {', '.join(sorted(extra))}")
+            self.warnings.append(
+                f"{name}: kept properties this version does not know: {', '.join(sorted(extra))}"
+            )
 
     # -- collections ----------------------------------------------------------------------------------
 
@@ -205,7 +248,8 @@ class _Loader:
                 id=uid,
                 display_name=str(item.get("displayName") or item.get("userPrincipalName") or uid),
                 upn=str(item.get("userPrincipalName") or ""),
-                user_type=enums.read(item.get("userType") or "Member", "userType", _USER_TYPES, "users") or "member",
+                user_type=enums.read(item.get("userType") or "Member", "userType", _USER_TYPES, "users")
+                or "member",
                 account_enabled=item.get("accountEnabled") is not False,
                 on_premises_sync=item.get("onPremisesSyncEnabled") is True,
                 raw=item,
@@ -223,8 +267,9 @@ class _Loader:
             owners = item.get("owners")
             if members is None or owners is None:
                 raise SnapshotError(
-                    str(path), f'group {index} ("{item.get("displayName")}") needs complete "members" and '
-                    '"owners" arrays'
+                    str(path),
+                    f'group {index} ("{item.get("displayName")}") needs complete "members" and '
+                    '"owners" arrays',
                 )
             if not isinstance(members, list) or not isinstance(owners, list):
                 raise SnapshotError(str(path), f'group {index}: "members" and "owners" must be arrays')
@@ -232,7 +277,7 @@ class _Loader:
             nested: list[str] = []
             for ref in members:
                 if not isinstance(ref, dict) or not isinstance(ref.get("id"), str):
-                    raise SnapshotError(str(path), f"group {index}: every member needs an \"id\"")
+                    raise SnapshotError(str(path), f'group {index}: every member needs an "id"')
                 kind = str(ref.get("@odata.type", "")).lower()
                 (nested if kind.endswith(".group") else users).append(ref["id"].lower())
             owner_ids = tuple(
@@ -259,16 +304,22 @@ class _Loader:
         for index, item in enumerate(items):
             grants = item.get("appRoleAssignments")
             if grants is None:
-                raise SnapshotError(str(path), f'service principal {index} needs its "appRoleAssignments" array')
+                raise SnapshotError(
+                    str(path), f'service principal {index} needs its "appRoleAssignments" array'
+                )
             if not isinstance(grants, list):
-                raise SnapshotError(str(path), f'service principal {index}: "appRoleAssignments" must be an array')
+                raise SnapshotError(
+                    str(path), f'service principal {index}: "appRoleAssignments" must be an array'
+                )
             sid = item["id"].lower()
             out[sid] = ServicePrincipal(
                 id=sid,
                 app_id=str(item.get("appId") or "").lower(),
                 display_name=str(item.get("displayName") or sid),
                 app_role_ids=frozenset(
-                    str(g.get("appRoleId")).lower() for g in grants if isinstance(g, dict) and g.get("appRoleId")
+                    str(g.get("appRoleId")).lower()
+                    for g in grants
+                    if isinstance(g, dict) and g.get("appRoleId")
                 ),
                 raw=item,
             )

@@ -40,26 +40,44 @@ def evaluate(ctx: CheckContext) -> Finding:
             f"{_minutes(limits.tap_default_lifetime_minutes)}."
         )
     holders = [
-        uid for uid, methods in ctx.tenant.methods.items()
-        if any(str(m.get("@odata.type", "")).lower().endswith("temporaryaccesspassauthenticationmethod")
-               and m.get("isUsable") is not False for m in methods)
+        uid
+        for uid, methods in ctx.tenant.methods.items()
+        if any(
+            str(m.get("@odata.type", "")).lower().endswith("temporaryaccesspassauthenticationmethod")
+            and m.get("isUsable") is not False
+            for m in methods
+        )
     ]
     prechecks = [
-        PreCheck("Is the TAP method enabled, and for whom?",
-                 "Enabled for all users." if policy.includes_all_users
-                 else f"Enabled for {len(policy.included_group_ids)} group(s)."),
-        PreCheck("Who holds a usable pass right now (kept after a policy change)?",
-                 f"{len(holders)} user(s) hold a usable pass." if ctx.tenant.available.get("authenticationMethods")
-                 else "Unknown: per-user methods were not collected."),
+        PreCheck(
+            "Is the TAP method enabled, and for whom?",
+            "Enabled for all users."
+            if policy.includes_all_users
+            else f"Enabled for {len(policy.included_group_ids)} group(s).",
+        ),
+        PreCheck(
+            "Who holds a usable pass right now (kept after a policy change)?",
+            f"{len(holders)} user(s) hold a usable pass."
+            if ctx.tenant.available.get("authenticationMethods")
+            else "Unknown: per-user methods were not collected.",
+        ),
     ]
-    policy_obj = Affected(id="TemporaryAccessPass", type="authenticationMethodConfiguration",
-                          display_name="Temporary Access Pass policy")
+    policy_obj = Affected(
+        id="TemporaryAccessPass",
+        type="authenticationMethodConfiguration",
+        display_name="Temporary Access Pass policy",
+    )
     if reasons:
         return ctx.failed(
             f"The TAP policy is weak: {' '.join(reasons)}",
-            affected=[policy_obj], reasons=reasons, evidence=evidence, prechecks=prechecks,
+            affected=[policy_obj],
+            reasons=reasons,
+            evidence=evidence,
+            prechecks=prechecks,
         )
     return ctx.passed(
         "Passes are one-time and short-lived within the configured bounds.",
-        affected=[policy_obj], evidence=evidence, prechecks=prechecks,
+        affected=[policy_obj],
+        evidence=evidence,
+        prechecks=prechecks,
     )
