@@ -12,6 +12,7 @@ from graphlattice.checks.registry import Risk, load_catalog
 from graphlattice.checks.result import Finding, Severity, Status
 from graphlattice.checks.waivers import Waiver, apply_waivers
 from graphlattice.tenant.collections import COLLECTIONS
+from graphlattice.tenant.gcpause import gc_paused
 from graphlattice.tenant.model import Tenant
 
 
@@ -109,11 +110,12 @@ def assess(
     catalog = load_catalog()
     wanted = list(only) if only is not None else list(catalog)
     findings: list[Finding] = []
-    for risk_id in wanted:
-        risk = catalog[risk_id]
-        if progress is not None:
-            progress(risk_id)
-        findings.extend(run_risk(risk, tenant, config))
+    with gc_paused():
+        for risk_id in wanted:
+            risk = catalog[risk_id]
+            if progress is not None:
+                progress(risk_id)
+            findings.extend(run_risk(risk, tenant, config))
     notes: list[str] = []
     if waivers:
         upns = {u.id: u.upn for u in tenant.users.values()}

@@ -19,16 +19,15 @@ user once per assessment.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from functools import lru_cache
 from typing import Any, Protocol
 
 from graphlattice.checks.context import NotEvaluable
-from graphlattice.entra.method_targets_extra import MethodConfiguration
-from graphlattice.entra.methods import MethodKind, classify_registered, odata_type_name
-from graphlattice.entra.methods_extra import MethodClassifier
+from graphlattice.entra.method_policy import MethodConfiguration
+from graphlattice.entra.methods import MethodKind, classify_method, classify_registered, odata_type_name
 from graphlattice.entra.tap import TapPolicy
 from graphlattice.errors import InputError
 from graphlattice.tenant.model import Tenant
@@ -196,7 +195,6 @@ class MethodsView:
         self._cache: dict[str, UserMethods] = {}
         self._by_registered: dict[tuple[Any, ...], UserMethods] = {}
         self._groups: dict[str, frozenset[str]] = {}
-        self._classify = MethodClassifier()
         self._tenant = tenant
 
     @property
@@ -236,7 +234,7 @@ class MethodsView:
     def _build(self, user_id: str) -> UserMethods:
         objects = self._methods.get(user_id)
         if objects is not None:
-            return _from_objects(objects, self._classify)
+            return _from_objects(objects, classify_method)
         details = self._registration.get(user_id)
         if details is not None:
             return self._from_registration(details)
@@ -271,7 +269,9 @@ class MethodsView:
 _NOT_READ = UserMethods(Source.NONE, frozenset())
 
 
-def _from_objects(objects: list[Mapping[str, Any]], classify: MethodClassifier) -> UserMethods:
+def _from_objects(
+    objects: list[Mapping[str, Any]], classify: Callable[[Mapping[str, Any]], MethodKind]
+) -> UserMethods:
     kinds: set[MethodKind] = set()
     unrecognised: list[str] = []
     sms_ready = False
@@ -391,7 +391,7 @@ def method_reach(
 ) -> Reach:
     """Whether the ``config_id`` method (``TemporaryAccessPass``, ``Fido2``, ...) is usable by each user.
 
-    Targeting rules come from :mod:`graphlattice.entra.tap` (TAP) and ``entra.method_targets_extra`` (others);
+    Targeting rules come from :mod:`graphlattice.entra.tap` (TAP) and ``entra.method_policy`` (others);
     group memberships are looked up only when the policy targets specific groups or has exclusions.
     """
     if not tenant.available.get("authenticationMethodsPolicy", False) or tenant.auth_methods_policy is None:

@@ -137,14 +137,30 @@ def odata_type_name(obj: Mapping[str, Any]) -> str:
     return name
 
 
+_TYPE_NAME_CACHE: dict[str, str] = {}
+
+
+def _folded_type_name(obj: Mapping[str, Any]) -> str:
+    """``odata_type_name(obj).casefold()``, remembered per distinct ``@odata.type`` string (a handful exist)."""
+    raw = obj.get("@odata.type")
+    if type(raw) is not str:
+        return ""
+    name = _TYPE_NAME_CACHE.get(raw)
+    if name is None:
+        name = odata_type_name(obj).casefold()
+        if len(_TYPE_NAME_CACHE) < 4096:
+            _TYPE_NAME_CACHE[raw] = name
+    return name
+
+
 def classify_method(obj: Mapping[str, Any]) -> MethodKind:
     """Classify one user ``authenticationMethod`` object by its ``@odata.type`` (and, where needed, content).
 
     A phone method's kind depends on ``phoneType`` (falling back to Graph's fixed per-slot ids). A Microsoft
     Authenticator method has a non-null ``createdDateTime`` only when it is registered for passwordless phone
-    sign-in, so that field decides between push-only and passwordless.
+    sign-in, so that field decides between push-only and passwordless. Cheap enough for whole-tenant passes.
     """
-    type_name = odata_type_name(obj).casefold()
+    type_name = _folded_type_name(obj)
     if type_name == "phoneauthenticationmethod":
         phone_type = obj.get("phoneType")
         if not isinstance(phone_type, str):

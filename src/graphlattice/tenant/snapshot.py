@@ -17,6 +17,7 @@ import orjson
 from graphlattice.errors import SnapshotError
 from graphlattice.tenant.collections import COLLECTIONS, CollectionSpec
 from graphlattice.tenant.enums import EnumReader
+from graphlattice.tenant.gcpause import gc_paused
 from graphlattice.tenant.model import Group, Json, ServicePrincipal, Tenant, User, parse_time
 
 MANIFEST = "manifest.json"
@@ -207,7 +208,8 @@ class _Loader:
         known = _KNOWN_PROPERTIES.get(name)
         if known is None or not items:
             return
-        extra = set().union(*(item.keys() for item in items)) - known
+        shapes = {tuple(item) for item in items}  # objects of one collection share a handful of key sets
+        extra = set().union(*shapes) - known
         if extra:
             self.warnings.append(
                 f"{name}: kept properties this version does not know: {', '.join(sorted(extra))}"
@@ -221,10 +223,32 @@ class _Loader:
         if path is None:
             return None
         items = _items(path, _load_json(path))
-        for index, item in enumerate(items):
-            _require_id(path, item, index)
         self.warn_extra(name, items)
         return items
+
+    def keyed(self, name: str) -> dict[str, Json] | None:
+        """A collection indexed by lower-cased ``id`` (every item must have a non-empty string id)."""
+        items = self.list_collection(name)
+        if items is None:
+            return None
+        try:
+            out = {item["id"].lower(): item for item in items}
+        except (KeyError, AttributeError, TypeError):
+            out = {}
+        if len(out) != len(items) or "" in out:
+            path = self.root / COLLECTIONS[name].filename
+            seen: set[str] = set()
+            for index, item in enumerate(items):
+                key = _require_id(path, item, index)
+                if key in seen:
+                    raise SnapshotError(str(path), f'item {index} repeats the id "{item["id"]}"')
+                seen.add(key)
+        return out
+
+    def values(self, name: str) -> list[Json] | None:
+        """A collection as a list, in file order, with its ids checked."""
+        items = self.keyed(name)
+        return None if items is None else list(items.values())
 
     def singleton(self, name: str) -> Json | None:
         spec = COLLECTIONS[name]
@@ -237,32 +261,42 @@ class _Loader:
         return doc
 
     def users(self) -> dict[str, User]:
-        items = self.list_collection("users")
+        items = self.keyed("users")
         if items is None:
             return {}
         enums = self.enums
+        known_types = {
+            "Member": "member",
+            "member": "member",
+            "Guest": "guest",
+            "guest": "guest",
+            None: "member",
+        }
         out: dict[str, User] = {}
-        for item in items:
-            uid = item["id"].lower()
+        for uid, item in items.items():
+            raw_type = item.get("userType")
+            user_type = known_types.get(raw_type) if type(raw_type) is str or raw_type is None else None
+            if user_type is None:
+                user_type = enums.read(raw_type, "userType", _USER_TYPES, "users") or "member"
+            upn = item.get("userPrincipalName")
             out[uid] = User(
-                id=uid,
-                display_name=str(item.get("displayName") or item.get("userPrincipalName") or uid),
-                upn=str(item.get("userPrincipalName") or ""),
-                user_type=enums.read(item.get("userType") or "Member", "userType", _USER_TYPES, "users")
-                or "member",
-                account_enabled=item.get("accountEnabled") is not False,
-                on_premises_sync=item.get("onPremisesSyncEnabled") is True,
-                raw=item,
+                uid,
+                str(item.get("displayName") or upn or uid),
+                str(upn or ""),
+                user_type,
+                item.get("accountEnabled") is not False,
+                item.get("onPremisesSyncEnabled") is True,
+                item,
             )
         return out
 
     def groups(self) -> dict[str, Group]:
-        items = self.list_collection("groups")
+        items = self.keyed("groups")
         if items is None:
             return {}
         path = self.root / "groups.json"
         out: dict[str, Group] = {}
-        for index, item in enumerate(items):
+        for index, item in enumerate(items.values()):
             members = item.get("members")
             owners = item.get("owners")
             if members is None or owners is None:
@@ -296,12 +330,12 @@ class _Loader:
         return out
 
     def service_principals(self) -> dict[str, ServicePrincipal]:
-        items = self.list_collection("servicePrincipals")
+        items = self.keyed("servicePrincipals")
         if items is None:
             return {}
         path = self.root / "servicePrincipals.json"
         out: dict[str, ServicePrincipal] = {}
-        for index, item in enumerate(items):
+        for index, item in enumerate(items.values()):
             grants = item.get("appRoleAssignments")
             if grants is None:
                 raise SnapshotError(
@@ -352,7 +386,12 @@ class _Loader:
 
 def load_snapshot(root: str | Path, *, progress: Progress | None = None, with_logs: bool = True) -> Tenant:
     """Load a snapshot directory; raises :class:`SnapshotError` for unusable input."""
-    base = Path(root)
+    with gc_paused():
+        return _load(Path(root), progress, with_logs)
+
+
+def _load(root: Path, progress: Progress | None, with_logs: bool) -> Tenant:
+    base = root
     if not base.is_dir():
         raise SnapshotError(str(base), "not a directory (expected a snapshot folder of Graph JSON files)")
     loader = _Loader(base, progress)
@@ -362,19 +401,19 @@ def load_snapshot(root: str | Path, *, progress: Progress | None = None, with_lo
     users = loader.users()
     groups = loader.groups()
     sps = loader.service_principals()
-    role_defs = {d["id"].lower(): d for d in loader.list_collection("roleDefinitions") or ()}
-    assignments = loader.list_collection("roleAssignments")
-    eligibilities = loader.list_collection("roleEligibilitySchedules")
-    instances = loader.list_collection("roleAssignmentScheduleInstances")
-    policies = {p["id"].lower(): p for p in loader.list_collection("roleManagementPolicies") or ()}
-    policy_assignments = loader.list_collection("roleManagementPolicyAssignments")
-    ca = loader.list_collection("conditionalAccessPolicies")
+    role_defs = loader.keyed("roleDefinitions") or {}
+    assignments = loader.values("roleAssignments")
+    eligibilities = loader.values("roleEligibilitySchedules")
+    instances = loader.values("roleAssignmentScheduleInstances")
+    policies = loader.keyed("roleManagementPolicies") or {}
+    policy_assignments = loader.values("roleManagementPolicyAssignments")
+    ca = loader.values("conditionalAccessPolicies")
     for policy in ca or ():
         loader.enums.read(policy.get("state"), "state", _CA_STATES, "conditionalAccessPolicies")
-    locations = {n["id"].lower(): n for n in loader.list_collection("namedLocations") or ()}
-    strengths = {s["id"].lower(): s for s in loader.list_collection("authenticationStrengthPolicies") or ()}
+    locations = loader.keyed("namedLocations") or {}
+    strengths = loader.keyed("authenticationStrengthPolicies") or {}
     am_policy = loader.singleton("authenticationMethodsPolicy")
-    registration = {r["id"].lower(): r for r in loader.list_collection("userRegistrationDetails") or ()}
+    registration = loader.keyed("userRegistrationDetails") or {}
     methods = loader.methods()
     audits = loader.logs("directoryAudits") if with_logs else None
     sign_ins = loader.logs("signIns") if with_logs else None

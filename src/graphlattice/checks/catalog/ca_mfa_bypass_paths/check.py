@@ -44,7 +44,7 @@ from graphlattice.checks.context import CheckContext
 from graphlattice.checks.registry import register
 from graphlattice.checks.result import Affected, Finding, PreCheck, Severity, Status
 from graphlattice.entra.ca import SignInContext
-from graphlattice.entra.groups_extra import membership_control
+from graphlattice.entra.groups import membership_control
 from graphlattice.entra.roles import role_display_name
 from graphlattice.tenant.model import Json, Tenant
 

@@ -16,7 +16,7 @@ from graphlattice.checks.methods_view import (
 )
 from graphlattice.checks.registry import register
 from graphlattice.checks.result import Affected, Finding, PreCheck
-from graphlattice.entra.method_targets_extra import MethodConfiguration, legacy_policies_apply
+from graphlattice.entra.method_policy import MethodConfiguration, legacy_policies_apply
 from graphlattice.errors import InputError
 from graphlattice.tenant.model import Tenant, User
 
