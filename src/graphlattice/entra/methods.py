@@ -141,7 +141,7 @@ _TYPE_NAME_CACHE: dict[str, str] = {}
 
 
 def _folded_type_name(obj: Mapping[str, Any]) -> str:
-    """``odata_type_name(obj).casefold()``, remembered per distinct ``@odata.type`` string (a handful exist)."""
+    """``odata_type_name(obj).casefold()``, remembered per distinct ``@odata.type`` (a handful exist)."""
     raw = obj.get("@odata.type")
     if type(raw) is not str:
         return ""
