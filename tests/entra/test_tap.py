@@ -219,3 +219,45 @@ def test_pass_status_needs_a_start_and_a_lifetime() -> None:
         policy.pass_status(_pass(startDateTime=None, createdDateTime=None), USER, [], START)
     with pytest.raises(InputError):
         policy.pass_status(_pass(lifetimeInMinutes=None), USER, [], START)
+
+
+def _policy(
+    include: list[tuple[str, str]], exclude: list[tuple[str, str]], state: str = "enabled"
+) -> TapPolicy:
+    return TapPolicy.from_graph(
+        {
+            "state": state,
+            "includeTargets": [{"id": i, "targetType": t} for t, i in include],
+            "excludeTargets": [{"id": i, "targetType": t} for t, i in exclude],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("include", "exclude", "state", "expected"),
+    [
+        ([("group", "all_users")], [], "enabled", {"u1", "u2", "u3", "u4"}),
+        ([("group", "all_users")], [("group", "g-kiosk")], "enabled", {"u1", "u2"}),
+        ([("group", "g-enrol")], [], "enabled", {"u1", "u3"}),
+        ([("group", "g-enrol"), ("user", "U4")], [("group", "g-kiosk")], "enabled", {"u1"}),
+        ([("group", "g-nested-parent")], [], "enabled", {"u3", "u4"}),
+        ([("group", "all_users")], [("group", "all_users")], "enabled", set()),
+        ([("group", "all_users")], [], "disabled", set()),
+        ([("user", "u-not-in-tenant")], [], "enabled", set()),
+    ],
+)
+def test_usable_user_ids_agrees_with_usable_by(
+    include: list[tuple[str, str]], exclude: list[tuple[str, str]], state: str, expected: set[str]
+) -> None:
+    # u3 and u4 sit in g-kiosk; g-kiosk is nested in g-nested-parent; g-enrol holds u1 and u3.
+    direct = {"u1": {"g-enrol"}, "u2": set(), "u3": {"g-enrol", "g-kiosk"}, "u4": {"g-kiosk"}}
+    parents = {"g-kiosk": {"g-nested-parent"}}
+    transitive = {u: gs | set().union(*(parents.get(g, set()) for g in gs)) for u, gs in direct.items()}
+
+    def members_of(group_id: str) -> set[str]:
+        return {u for u, gs in transitive.items() if group_id in gs}
+
+    policy = _policy(include, exclude, state)
+    by_set = policy.usable_user_ids(direct, members_of)
+    assert by_set == expected
+    assert by_set == {u for u in direct if policy.usable_by(u, transitive[u])}

@@ -17,8 +17,9 @@ from functools import cached_property
 from typing import Any
 
 from graphlattice.checks.config import AssessConfig
+from graphlattice.checks.methods_view import methods_view
 from graphlattice.entra.ca import GrantRequirement, PolicyResult, SignInContext, access_decision, evaluate
-from graphlattice.entra.methods import MethodKind, classify_method, classify_registered
+from graphlattice.entra.methods import MethodKind
 from graphlattice.entra.roles import is_privileged, role_display_name
 from graphlattice.entra.strengths import Strength
 from graphlattice.errors import EntraRuleError
@@ -520,18 +521,16 @@ def declared_break_glass(tenant: Tenant, config: AssessConfig) -> BreakGlass:
 def method_kinds(tenant: Tenant, user_id: str) -> tuple[set[MethodKind], str] | None:
     """The kinds of method a user has registered and where that came from, or None when not known.
 
-    Per-user method lists (``authenticationMethods``) are preferred; the registration report
-    (``userRegistrationDetails.methodsRegistered``) is the fallback.
+    Read through the shared :func:`methods_view` (per-user methods first, the registration report as the
+    fallback); an unrecognised method shows as ``MethodKind.UNKNOWN``.
     """
-    uid = user_id.casefold()
-    if tenant.available.get("authenticationMethods") and uid in tenant.methods:
-        return {classify_method(m) for m in tenant.methods[uid]}, "authenticationMethods"
-    record = tenant.registration.get(uid)
-    if tenant.available.get("userRegistrationDetails") and record is not None:
-        names = record.get("methodsRegistered")
-        if isinstance(names, list):
-            return {classify_registered(str(n)) for n in names}, "userRegistrationDetails"
-    return None
+    found = methods_view(tenant).of(user_id.casefold())
+    if not found.evaluated:
+        return None
+    kinds = set(found.kinds)
+    if found.uncertain:
+        kinds.add(MethodKind.UNKNOWN)
+    return kinds, found.source.value
 
 
 _BREAK_GLASS_HINT = re.compile(r"break[\s._-]?glass|emergency|\bea[\s._-]?admin", re.IGNORECASE)
@@ -539,7 +538,11 @@ _BREAK_GLASS_HINT = re.compile(r"break[\s._-]?glass|emergency|\bea[\s._-]?admin"
 
 def looks_like_break_glass(user: User) -> bool:
     """The display name or UPN suggests an emergency-access account (a heuristic the article documents)."""
-    return bool(_BREAK_GLASS_HINT.search(f"{user.display_name} {user.upn}"))
+    text = f"{user.display_name} {user.upn}"
+    folded = text.casefold()
+    if "glass" not in folded and "emergency" not in folded and "admin" not in folded:
+        return False  # cheap pre-filter: the pattern needs one of these words
+    return bool(_BREAK_GLASS_HINT.search(text))
 
 
 def describe_user(user: User) -> str:

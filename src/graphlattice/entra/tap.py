@@ -6,7 +6,7 @@ and only while the method is enabled. Defaults and limits come from ``data/tap_p
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -138,6 +138,37 @@ class TapPolicy:
         groups = frozenset(g.casefold() for g in group_ids)
         included = any(t.matches(user_id, groups) for t in self.include_targets)
         return included and not any(t.matches(user_id, groups) for t in self.exclude_targets)
+
+    def usable_user_ids(
+        self, user_ids: Iterable[str], members_of: Callable[[str], Collection[str]]
+    ) -> frozenset[str]:
+        """The same rule as :meth:`usable_by`, for a whole tenant at once, by set arithmetic.
+
+        ``user_ids``: every user to consider (lowercase ids); ``members_of(group_id)``: a group's transitive
+        user members (lowercase ids). Costs one pass over the targeted groups instead of one per user.
+        """
+        if not self.enabled:
+            return frozenset()
+        everyone = {u.casefold() for u in user_ids}
+        usable: set[str] = set()
+        for target in self.include_targets:
+            tid = target.id.casefold()
+            if target.target_type.casefold() == "user":
+                usable.add(tid)
+            elif tid == _ALL_USERS:
+                usable |= everyone
+            else:
+                usable.update(m.casefold() for m in members_of(tid))
+        usable &= everyone
+        for target in self.exclude_targets:
+            tid = target.id.casefold()
+            if target.target_type.casefold() == "user":
+                usable.discard(tid)
+            elif tid == _ALL_USERS:
+                return frozenset()
+            else:
+                usable.difference_update(m.casefold() for m in members_of(tid))
+        return frozenset(usable)
 
     def resolve_request(self, lifetime_in_minutes: int | None, is_usable_once: bool | None) -> TapGrant:
         """Apply the policy to a create request; raise :class:`TapPolicyViolation` when it is refused."""

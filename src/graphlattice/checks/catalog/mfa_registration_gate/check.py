@@ -26,7 +26,6 @@ from graphlattice.checks.ca_support import (
     holders_listing,
     is_admin,
     looks_like_break_glass,
-    method_kinds,
     names,
     policy_audits,
     policy_id,
@@ -39,10 +38,10 @@ from graphlattice.checks.ca_support import (
     targets_registration,
 )
 from graphlattice.checks.context import CheckContext, NotEvaluable
+from graphlattice.checks.methods_view import Tier, methods_view
 from graphlattice.checks.registry import register
 from graphlattice.checks.result import Affected, Finding, PreCheck, Severity
 from graphlattice.entra.ca import SignInContext
-from graphlattice.entra.methods import MethodKind
 from graphlattice.entra.roles import role_display_name
 from graphlattice.entra.strengths import BUILTIN_STRENGTHS
 from graphlattice.entra.tap import TapPolicy
@@ -636,19 +635,16 @@ def _exposure(ctx: CheckContext) -> _Exposure:
             out.tap_error = str(exc)
     if not known:
         return out
+    view = methods_view(tenant)  # the same reading of methods as users-without-mfa, shared per tenant
     for user in tenant.iter_members():
-        found = method_kinds(tenant, user.id)
-        if found is None:
+        lacking = view.of(user.id).decided_below(Tier.WEAK)
+        if lacking is None:
             out.unknown.append(user.id)
             continue
-        kinds, _ = found
-        if any(k.is_mfa_capable for k in kinds):
-            continue
-        if MethodKind.UNKNOWN in kinds:
-            out.unknown.append(user.id)
+        if not lacking:
             continue
         out.without.append(user.id)
-        if out.tap is not None and not out.tap.usable_by(user.id, tenant.groups_of(user.id)):
+        if out.tap is not None and not out.tap.usable_by(user.id, view.groups_of(user.id)):
             out.cannot_use_tap.append(user.id)
     return out
 

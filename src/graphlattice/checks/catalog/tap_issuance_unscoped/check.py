@@ -11,9 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from graphlattice.checks.context import CheckContext
+from graphlattice.checks.methods_view import methods_view
 from graphlattice.checks.registry import register
 from graphlattice.checks.result import Affected, Finding, PreCheck, Severity, Status
-from graphlattice.entra.methods import MethodKind, classify_method
+from graphlattice.checks.tap_scope import tap_usable_users
 from graphlattice.entra.roles import is_privileged, role_display_name
 from graphlattice.entra.tap import TapPolicy
 from graphlattice.errors import InputError
@@ -64,18 +65,27 @@ def _target_label(tenant: Tenant, target_id: str, target_type: str) -> str:
 
 def _scan(tenant: Tenant, policy: TapPolicy, roles_known: bool) -> _Scope:
     scope = _Scope()
+    usable = tap_usable_users(tenant, policy)
+    targets = [
+        (
+            _target_label(tenant, t.id, t.target_type),
+            t.id.casefold(),
+            t.target_type.casefold() == "user",
+            tenant.members_of(t.id.casefold()) if t.target_type.casefold() != "user" else frozenset(),
+        )
+        for t in policy.include_targets
+    ]
     for user in tenant.users.values():
         if not user.account_enabled:
             continue
         scope.enabled_users += 1
-        groups = tenant.groups_of(user.id)
-        if not policy.usable_by(user.id, groups):
+        if user.id not in usable:
             continue
         scope.usable.append(user.id)
         scope.via[user.id] = [
-            _target_label(tenant, t.id, t.target_type)
-            for t in policy.include_targets
-            if t.matches(user.id, groups)
+            label
+            for label, tid, is_user, members in targets
+            if (tid == user.id if is_user else (tid == "all_users" or user.id in members))
         ]
         if roles_known:
             labels = privileged_roles(tenant, user.id)
@@ -85,11 +95,8 @@ def _scan(tenant: Tenant, policy: TapPolicy, roles_known: bool) -> _Scope:
 
 
 def _pass_holders(tenant: Tenant) -> list[str]:
-    return sorted(
-        uid
-        for uid, methods in tenant.methods.items()
-        if any(classify_method(m) is MethodKind.TEMPORARY_ACCESS_PASS for m in methods)
-    )
+    view = methods_view(tenant)
+    return sorted(uid for uid in tenant.methods if view.of(uid).has_pass)
 
 
 def _break_glass_ids(ctx: CheckContext) -> list[str]:

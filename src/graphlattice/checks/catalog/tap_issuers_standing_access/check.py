@@ -17,6 +17,7 @@ from typing import Any
 from graphlattice.checks.context import CheckContext
 from graphlattice.checks.registry import register
 from graphlattice.checks.result import Affected, Finding, PreCheck, Status
+from graphlattice.checks.tap_scope import tap_usable_users
 from graphlattice.entra.authority import ELIGIBLE_ROLES_PROTECT_TARGET, Action, TargetProfile, decide
 from graphlattice.entra.permissions import (
     MICROSOFT_GRAPH_APP_ID,
@@ -116,6 +117,9 @@ def _names(tenant: Tenant, ids: Iterable[str]) -> str:
     return f"{shown} and {more} more" if more > 0 else shown
 
 
+_PLAIN = TargetProfile(role_ids=frozenset())
+
+
 class _Reach:
     """How many enabled users each set of issuing roles may issue a pass to (one pass over users)."""
 
@@ -126,19 +130,23 @@ class _Reach:
         self.total = 0
         self._cache: dict[frozenset[str], tuple[int, int]] = {}
         self.policy = policy
+        self.usable = tap_usable_users(tenant, policy) if policy is not None else frozenset()
         for user in tenant.users.values():
             if not user.account_enabled:
                 continue
             self.total += 1
             profile = self.profile(user.id)
             self.profiles[profile] += 1
-            if policy is not None and policy.usable_by(user.id, tenant.groups_of(user.id)):
+            if user.id in self.usable:
                 self.in_scope[profile] += 1
 
     def profile(self, user_id: str) -> TargetProfile:
         t = self.tenant
+        protected_by_group = user_id in t.role_assignable_members
+        if not protected_by_group and not t.grants_of(user_id):
+            return _PLAIN  # most users: no role, no role-assignable group
         roles = t.any_role_ids(user_id) if ELIGIBLE_ROLES_PROTECT_TARGET else t.active_role_ids(user_id)
-        return TargetProfile(role_ids=roles, in_role_assignable_group=user_id in t.role_assignable_members)
+        return TargetProfile(role_ids=roles, in_role_assignable_group=protected_by_group)
 
     def count(self, roles: frozenset[str]) -> tuple[int, int]:
         if roles not in self._cache:
@@ -161,9 +169,7 @@ class _Reach:
                 own = self.profile(principal_id)
                 if decide(Action.MANAGE_AUTH_METHODS, issuer.failing_roles, own).allowed:
                     reach -= 1  # nobody may issue a pass to themselves
-                    if self.policy is not None and self.policy.usable_by(
-                        principal_id, t.groups_of(principal_id)
-                    ):
+                    if principal_id in self.usable:
                         scope -= 1
         else:
             return (
