@@ -157,6 +157,8 @@ def assess(
                 only=list(risks) or None,
                 progress=lambda what: step.advance(f"Assessing: {what}"),
             )
+    if demo:
+        result.config_note = None  # the demo's own settings file lives in a temporary folder
     for note in result.notes_for_user():
         err.print(f"[yellow]note:[/] {note}", soft_wrap=True)
     _emit(result.assessment, fmt, output, html_path, color)
