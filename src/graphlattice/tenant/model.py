@@ -105,10 +105,11 @@ class ActivationRules:
     """PIM activation settings for one role (from its role-management policy)."""
 
     role_id: str
-    approval_required: bool
+    approval_required: bool | None  # None: the policy's approval rule is missing or unreadable
     mfa_required: bool
     max_duration: str | None
     policy_id: str
+    approval_unknown_reason: str = ""
 
 
 @dataclass
@@ -287,22 +288,45 @@ class Tenant:
             policy = self.role_policies.get(policy_id.lower())
             if not role or policy is None:
                 continue
-            approval = False
+            approval: bool | None = None
+            approval_why = f"PIM policy {policy_id} has no Approval_EndUser_Assignment rule"
             mfa = False
             max_duration: str | None = None
-            for rule in policy.get("rules") or ():
+            rules = policy.get("rules")
+            if not isinstance(rules, list):
+                approval_why = f"PIM policy {policy_id} carries no rules (were they expanded?)"
+                rules = []
+            for rule in rules:
+                if not isinstance(rule, Mapping):
+                    continue
                 rid = str(rule.get("id", "")).lower()
                 if rid == "approval_enduser_assignment":
-                    setting = rule.get("setting") or {}
-                    approval = bool(setting.get("isApprovalRequired"))
+                    setting = rule.get("setting")
+                    value = setting.get("isApprovalRequired") if isinstance(setting, Mapping) else None
+                    if isinstance(value, bool):
+                        approval, approval_why = value, ""
+                    else:
+                        approval_why = (
+                            f"the approval rule of PIM policy {policy_id} has an unrecognised shape"
+                        )
                 elif rid == "enablement_enduser_assignment":
                     enabled = {str(x).lower() for x in rule.get("enabledRules") or ()}
                     mfa = "multifactorauthentication" in enabled
                 elif rid == "expiration_enduser_assignment":
                     value = rule.get("maximumDuration")
                     max_duration = str(value) if value else None
-            out[role] = ActivationRules(role, approval, mfa, max_duration, policy_id)
+            out[role] = ActivationRules(role, approval, mfa, max_duration, policy_id, approval_why)
         return out
+
+    def activation_approval(self, role_id: str) -> tuple[bool | None, str]:
+        """Whether activating ``role_id`` needs approval; ``None`` and the reason when data cannot tell."""
+        for name in ("roleManagementPolicies", "roleManagementPolicyAssignments"):
+            if not self.available.get(name, False):
+                return None, f"{name} could not be read"
+        rules = self.activation_rules.get(role_id.lower())
+        if rules is None:
+            return None, "no PIM policy is assigned to this role in the snapshot"
+        return rules.approval_required, rules.approval_unknown_reason
 
     # ---- lookups ------------------------------------------------------------------------------------
 

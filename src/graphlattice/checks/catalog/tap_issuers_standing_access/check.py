@@ -61,37 +61,7 @@ def _path(tenant: Tenant, grant: RoleGrant) -> str:
 
 def _approval(tenant: Tenant, role_id: str) -> tuple[bool | None, str]:
     """Whether activating ``role_id`` needs approval; None (with the reason) when the policy cannot tell."""
-    for name in ("roleManagementPolicies", "roleManagementPolicyAssignments"):
-        if not tenant.available.get(name, False):
-            return None, f"{name} could not be read"
-    assignment = next(
-        (a for a in tenant.role_policy_assignments if str(a.get("roleDefinitionId", "")).lower() == role_id),
-        None,
-    )
-    if assignment is None:
-        return None, "no PIM policy is assigned to this role in the snapshot"
-    policy = tenant.role_policies.get(str(assignment.get("policyId", "")).lower())
-    if policy is None:
-        return None, f"PIM policy {assignment.get('policyId')} is missing from the snapshot"
-    rules = policy.get("rules")
-    if not isinstance(rules, list):
-        return None, f"PIM policy {policy.get('id')} carries no rules (were they expanded?)"
-    rule = next(
-        (
-            r
-            for r in rules
-            if isinstance(r, Mapping) and str(r.get("id", "")).lower() == "approval_enduser_assignment"
-        ),
-        None,
-    )
-    if rule is None:
-        return None, f"PIM policy {policy.get('id')} has no Approval_EndUser_Assignment rule"
-    setting = rule.get("setting")
-    required = setting.get("isApprovalRequired") if isinstance(setting, Mapping) else None
-    if not isinstance(required, bool):
-        return None, f"the approval rule of PIM policy {policy.get('id')} has an unrecognised shape"
-    known = tenant.activation_rules.get(role_id)
-    return (known.approval_required if known is not None else required), ""
+    return tenant.activation_approval(role_id)
 
 
 def _active_until(tenant: Tenant) -> dict[str, str]:
