@@ -165,3 +165,15 @@ def test_bare_array_and_logs_in_json_form_load(tmp_path: Path) -> None:
     tenant = load_snapshot(snap)
     assert len(tenant.users) == 6
     assert tenant.directory_audits is not None and tenant.directory_audits[0]["id"] == "a1"
+
+
+def test_activation_approval_unknown_without_an_approval_rule(tmp_path: Path) -> None:
+    doc = base_document()
+    policies = doc["collections"]["roleManagementPolicies"]["value"]
+    ga_policy = next(p for p in policies if p["id"] == "DirectoryRole_fixture_ga")
+    ga_policy["rules"] = [r for r in ga_policy["rules"] if r["id"] != "Approval_EndUser_Assignment"]
+    tenant = load_snapshot(write_snapshot(doc, tmp_path / "snap"))
+    needed, why = tenant.activation_approval("62E90394-69F5-4237-9190-012177145E10")
+    assert needed is None and "no Approval_EndUser_Assignment rule" in why
+    assert tenant.activation_approval("c4e39bd9-1100-46d3-8c65-fb160da0071f") == (True, "")
+    assert tenant.activation_approval("00000000-0000-0000-0000-00000000dead")[0] is None
