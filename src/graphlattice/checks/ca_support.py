@@ -549,14 +549,6 @@ def describe_user(user: User) -> str:
     return f"{user.display_name} ({user.upn})" if user.upn else user.display_name
 
 
-def names(tenant: Tenant, ids: Iterable[str], limit: int = 5) -> str:
-    """``A, B, C and 4 more`` for a list of object ids."""
-    items = [tenant.display_name(i) for i in ids]
-    if len(items) <= limit:
-        return ", ".join(items)
-    return f"{', '.join(items[:limit])} and {len(items) - limit} more"
-
-
 # ---- report-only age ---------------------------------------------------------------------------------------
 
 _CA_ACTIVITIES = {"add conditional access policy", "update conditional access policy"}

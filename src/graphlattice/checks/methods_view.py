@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from graphlattice.checks.context import NotEvaluable
+from graphlattice.checks.text import name_list, plural
 from graphlattice.entra.method_policy import MethodConfiguration
 from graphlattice.entra.methods import MethodKind, classify_method, classify_registered, odata_type_name
 from graphlattice.entra.tap import TapPolicy
@@ -304,18 +305,6 @@ def methods_view(tenant: Tenant) -> MethodsView:
 
 
 # ---- helpers for the "checks before taking action" ---------------------------------------------------------
-
-
-def plural(count: int, word: str, many: str | None = None) -> str:
-    return f"{count:,} {word if count == 1 else (many or word + 's')}"
-
-
-def name_list(tenant: Tenant, ids: Iterable[str], limit: int = 5) -> str:
-    """``Ann, Bob, Carl (+12 more)``: a few display names, and how many were left out."""
-    ids = list(ids)
-    shown = ", ".join(tenant.display_name(i) for i in ids[:limit])
-    rest = len(ids) - limit
-    return f"{shown} (+{rest:,} more)" if rest > 0 else shown
 
 
 class _Targeted(Protocol):

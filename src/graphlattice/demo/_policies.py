@@ -6,11 +6,17 @@ from dataclasses import dataclass
 
 from graphlattice.demo._common import Gen, Json, days_ago, hm, iso
 from graphlattice.entra import roles as R
+from graphlattice.entra.strengths import (
+    MFA_STRENGTH_ID,
+    PASSWORDLESS_MFA_STRENGTH_ID,
+    PHISHING_RESISTANT_MFA_STRENGTH_ID,
+    builtin_strength_objects,
+)
 
 HQ_CIDR = "203.0.113.0/24"
-MFA_STRENGTH = "00000000-0000-0000-0000-000000000002"
-PASSWORDLESS_STRENGTH = "00000000-0000-0000-0000-000000000003"
-PHISHING_RESISTANT_STRENGTH = "00000000-0000-0000-0000-000000000004"
+MFA_STRENGTH = MFA_STRENGTH_ID
+PASSWORDLESS_STRENGTH = PASSWORDLESS_MFA_STRENGTH_ID
+PHISHING_RESISTANT_STRENGTH = PHISHING_RESISTANT_MFA_STRENGTH_ID
 REGISTER_SECURITY_INFO = "urn:user:registersecurityinfo"
 YUBIKEY_5_NFC = "cb69481e-8ff7-4039-93ec-0a2729a154a8"
 
@@ -68,27 +74,6 @@ def plan_policies(gen: Gen) -> PolicyIds:
 
 # -- authentication strengths -----------------------------------------------------------------------------
 
-_MFA_COMBINATIONS = [
-    "windowsHelloForBusiness",
-    "fido2",
-    "x509CertificateMultiFactor",
-    "deviceBasedPush",
-    "temporaryAccessPassOneTime",
-    "temporaryAccessPassMultiUse",
-    "password,microsoftAuthenticatorPush",
-    "password,softwareOath",
-    "password,hardwareOath",
-    "password,x509CertificateSingleFactor",
-    "password,x509CertificateMultiFactor",
-    "password,sms",
-    "password,voice",
-    "federatedMultiFactor",
-    "microsoftAuthenticatorPush,federatedSingleFactor",
-    "softwareOath,federatedSingleFactor",
-    "hardwareOath,federatedSingleFactor",
-    "sms,federatedSingleFactor",
-    "voice,federatedSingleFactor",
-]
 _BUILT_IN_CREATED = "2021-12-01T00:00:00Z"
 
 
@@ -114,27 +99,26 @@ def _strength(
     }
 
 
+_BUILT_IN_DESCRIPTIONS = {
+    MFA_STRENGTH: "Any combination of methods that counts as multifactor authentication.",
+    PASSWORDLESS_STRENGTH: "Multifactor methods that never ask for a password.",
+    PHISHING_RESISTANT_STRENGTH: "Methods bound to the sign-in origin, which a phishing proxy cannot relay.",
+}
+
+
 def strength_policies(ids: PolicyIds) -> list[Json]:
     custom_created = iso(days_ago(330, at=hm(10, 0)))
+    built_in = [
+        _strength(
+            obj["id"],
+            obj["displayName"],
+            _BUILT_IN_DESCRIPTIONS.get(obj["id"], ""),
+            obj["allowedCombinations"],
+        )
+        for obj in builtin_strength_objects()
+    ]
     return [
-        _strength(
-            MFA_STRENGTH,
-            "Multifactor authentication",
-            "Any combination of methods that counts as multifactor authentication.",
-            list(_MFA_COMBINATIONS),
-        ),
-        _strength(
-            PASSWORDLESS_STRENGTH,
-            "Passwordless MFA",
-            "Multifactor methods that never ask for a password.",
-            ["windowsHelloForBusiness", "fido2", "x509CertificateMultiFactor", "deviceBasedPush"],
-        ),
-        _strength(
-            PHISHING_RESISTANT_STRENGTH,
-            "Phishing-resistant MFA",
-            "Methods bound to the sign-in origin, which a phishing proxy cannot relay.",
-            ["windowsHelloForBusiness", "fido2", "x509CertificateMultiFactor"],
-        ),
+        *built_in,
         _strength(
             ids.custom_strength,
             "Company security keys",

@@ -91,3 +91,18 @@ def _load_builtins() -> Mapping[str, Strength]:
 
 BUILTIN_STRENGTHS: Mapping[str, Strength] = _load_builtins()
 """Built-in strengths keyed by lowercase id."""
+
+
+def builtin_strength_objects() -> list[dict[str, Any]]:
+    """Built-in strengths as Graph returns them (``authenticationStrengthPolicy`` objects, table order)."""
+    rows = require_list(load_table("auth_strengths")["strengths"], "auth_strengths.strengths")
+    return [
+        {
+            "id": str(row["id"]),
+            "displayName": str(row["displayName"]),
+            "policyType": str(row.get("policyType", "builtIn")),
+            "requirementsSatisfied": "mfa",
+            "allowedCombinations": [str(c) for c in row["allowedCombinations"]],
+        }
+        for row in (require_mapping(r, "auth_strengths.strengths[]") for r in rows)
+    ]

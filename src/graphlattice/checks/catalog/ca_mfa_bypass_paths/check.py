@@ -30,7 +30,6 @@ from graphlattice.checks.ca_support import (
     holders_listing,
     is_admin,
     looks_like_break_glass,
-    names,
     policy_id,
     policy_name,
     requires_mfa,
@@ -43,6 +42,7 @@ from graphlattice.checks.ca_support import (
 from graphlattice.checks.context import CheckContext
 from graphlattice.checks.registry import register
 from graphlattice.checks.result import Affected, Finding, PreCheck, Severity, Status
+from graphlattice.checks.text import name_list as names
 from graphlattice.entra.ca import SignInContext
 from graphlattice.entra.groups import membership_control
 from graphlattice.entra.roles import role_display_name

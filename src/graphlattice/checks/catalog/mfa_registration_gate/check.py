@@ -26,7 +26,6 @@ from graphlattice.checks.ca_support import (
     holders_listing,
     is_admin,
     looks_like_break_glass,
-    names,
     policy_audits,
     policy_id,
     policy_name,
@@ -41,6 +40,7 @@ from graphlattice.checks.context import CheckContext, NotEvaluable
 from graphlattice.checks.methods_view import Tier, methods_view
 from graphlattice.checks.registry import register
 from graphlattice.checks.result import Affected, Finding, PreCheck, Severity
+from graphlattice.checks.text import name_list as names
 from graphlattice.entra.ca import SignInContext
 from graphlattice.entra.roles import role_display_name
 from graphlattice.entra.strengths import BUILTIN_STRENGTHS

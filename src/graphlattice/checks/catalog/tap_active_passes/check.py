@@ -14,7 +14,6 @@ Users whose methods were not read are looked up in ``userRegistrationDetails``: 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,8 +21,8 @@ from typing import Any
 from graphlattice.checks.context import CheckContext, NotEvaluable
 from graphlattice.checks.registry import register
 from graphlattice.checks.result import Finding, PreCheck, Severity, Status
+from graphlattice.checks.text import name_list, privileged_role_labels
 from graphlattice.entra.methods import MethodKind, classify_method, classify_registered
-from graphlattice.entra.roles import is_privileged, role_display_name
 from graphlattice.entra.tap import DISABLED_BY_POLICY, ENABLED_BY_POLICY, NOT_YET_VALID, TapPolicy
 from graphlattice.errors import InputError
 from graphlattice.tenant.collections import COLLECTIONS
@@ -95,25 +94,6 @@ def _stamp(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%MZ") if moment else "unknown"
 
 
-def _names(tenant: Tenant, ids: Iterable[str]) -> str:
-    ordered = list(dict.fromkeys(ids))
-    shown = ", ".join(tenant.display_name(i) for i in ordered[:_NAMES_SHOWN])
-    more = len(ordered) - _NAMES_SHOWN
-    return f"{shown} and {more} more" if more > 0 else shown
-
-
-def _privileged_roles(tenant: Tenant, user_id: str) -> list[str]:
-    labels: list[str] = []
-    for grant in tenant.grants_of(user_id):
-        if is_privileged(grant.role_id):
-            label = (
-                f"{role_display_name(grant.role_id)} ({'eligible' if grant.kind == 'eligible' else 'active'})"
-            )
-            if label not in labels:
-                labels.append(label)
-    return labels
-
-
 @dataclass(slots=True)
 class _Scan:
     active: list[_Pass] = field(default_factory=list)
@@ -162,7 +142,7 @@ def _scan(ctx: CheckContext, policy: TapPolicy) -> _Scan:
             if status not in (ENABLED_BY_POLICY, NOT_YET_VALID, DISABLED_BY_POLICY):
                 continue  # expired or already used
             if roles_known:
-                item.roles = _privileged_roles(tenant, uid)
+                item.roles = privileged_role_labels(tenant, uid)
             if item.roles:
                 item.worse.append("privileged holder")
             if not item.once:
@@ -200,14 +180,14 @@ def _prechecks(ctx: CheckContext, scan: _Scan) -> list[PreCheck]:
     out.append(
         PreCheck(
             "Who holds a usable pass now?",
-            f"{len(holders)}: {_names(tenant, holders)}." if holders else "Nobody.",
+            f"{len(holders)}: {name_list(tenant, holders)}." if holders else "Nobody.",
         )
     )
     if not tenant.available.get("roleAssignments", False):
         answer = "Unknown: role assignments could not be read."
     else:
         privileged = [p.user_id for p in scan.active if p.roles]
-        answer = f"{len(privileged)}: {_names(tenant, privileged)}." if privileged else "None."
+        answer = f"{len(privileged)}: {name_list(tenant, privileged)}." if privileged else "None."
         if scan.active and not tenant.available.get("roleEligibilitySchedules", False):
             answer = (
                 answer.rstrip(".") + " among active role holders; eligible (PIM) roles could not be read."
@@ -221,7 +201,7 @@ def _prechecks(ctx: CheckContext, scan: _Scan) -> list[PreCheck]:
             + ")"
         )
     if scan.blocked:
-        blocked = _names(tenant, [p.user_id for p in scan.blocked])
+        blocked = name_list(tenant, [p.user_id for p in scan.blocked])
         parts.append(
             f"{len(scan.blocked)} blocked only by the TAP policy "
             f"(method disabled or holder outside its scope: {blocked})"
@@ -229,7 +209,7 @@ def _prechecks(ctx: CheckContext, scan: _Scan) -> list[PreCheck]:
     if scan.disabled_holders:
         parts.append(
             f"{len(scan.disabled_holders)} held by disabled accounts "
-            f"({_names(tenant, [p.user_id for p in scan.disabled_holders])})"
+            f"({name_list(tenant, [p.user_id for p in scan.disabled_holders])})"
         )
     out.append(
         PreCheck(
@@ -250,7 +230,7 @@ def _prechecks(ctx: CheckContext, scan: _Scan) -> list[PreCheck]:
         if scan.unknown_with_pass:
             gaps.append(
                 f"{len(scan.unknown_with_pass)} unread user(s) have a pass per that report "
-                f"({_names(tenant, scan.unknown_with_pass)})"
+                f"({name_list(tenant, scan.unknown_with_pass)})"
             )
         if scan.not_read:
             gaps.append(f"{len(scan.not_read)} enabled user(s) were not read at all")
@@ -313,7 +293,7 @@ def evaluate(ctx: CheckContext) -> list[Finding]:
     if scan.unknown_with_pass:
         open_reasons.append(
             f"{len(scan.unknown_with_pass)} user(s) whose methods were not read have a pass per the "
-            f"registration report ({_names(tenant, scan.unknown_with_pass)})"
+            f"registration report ({name_list(tenant, scan.unknown_with_pass)})"
         )
     if scan.not_read:
         open_reasons.append(

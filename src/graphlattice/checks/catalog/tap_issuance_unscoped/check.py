@@ -7,7 +7,6 @@ larger than the configured bound (medium: the attacker must still find a target 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from graphlattice.checks.context import CheckContext
@@ -15,37 +14,13 @@ from graphlattice.checks.methods_view import methods_view
 from graphlattice.checks.registry import register
 from graphlattice.checks.result import Affected, Finding, PreCheck, Severity, Status
 from graphlattice.checks.tap_scope import tap_usable_users
-from graphlattice.entra.roles import is_privileged, role_display_name
+from graphlattice.checks.text import name_list, privileged_role_labels
 from graphlattice.entra.tap import TapPolicy
 from graphlattice.errors import InputError
 from graphlattice.tenant.collections import COLLECTIONS
 from graphlattice.tenant.model import Tenant
 
 _NAMES_SHOWN = 5
-
-
-def _names(tenant: Tenant, ids: Iterable[str], limit: int = _NAMES_SHOWN) -> str:
-    ordered = sorted(ids, key=lambda i: tenant.display_name(i).lower())
-    shown = ", ".join(tenant.display_name(i) for i in ordered[:limit])
-    more = len(ordered) - limit
-    return f"{shown} and {more} more" if more > 0 else shown
-
-
-def privileged_roles(tenant: Tenant, user_id: str) -> list[str]:
-    """Privileged roles a user holds in any form, e.g. "Global Administrator (eligible, via group X)"."""
-    labels: list[str] = []
-    for grant in tenant.grants_of(user_id):
-        if not is_privileged(grant.role_id):
-            continue
-        how = {"standing": "active", "activated": "activated", "eligible": "eligible"}[grant.kind]
-        if grant.via_group_id:
-            how += f", via group {tenant.display_name(grant.via_group_id)}"
-        if not grant.tenant_wide:
-            how += f", scope {grant.scope}"
-        label = f"{role_display_name(grant.role_id)} ({how})"
-        if label not in labels:
-            labels.append(label)
-    return labels
 
 
 @dataclass(slots=True)
@@ -88,7 +63,7 @@ def _scan(tenant: Tenant, policy: TapPolicy, roles_known: bool) -> _Scope:
             if (tid == user.id if is_user else (tid == "all_users" or user.id in members))
         ]
         if roles_known:
-            labels = privileged_roles(tenant, user.id)
+            labels = privileged_role_labels(tenant, user.id)
             if labels:
                 scope.privileged[user.id] = labels
     return scope
@@ -191,7 +166,7 @@ def evaluate(ctx: CheckContext) -> Finding:
         severity = Severity.HIGH
         reasons.append(
             f"{len(scope.privileged)} privileged user(s) can sign in with a pass: "
-            f"{_names(tenant, scope.privileged)}."
+            f"{name_list(tenant, scope.privileged)}."
         )
         for uid in sorted(scope.privileged, key=lambda i: tenant.display_name(i).lower()):
             detail = f"{'; '.join(scope.privileged[uid])} — in scope via {', '.join(scope.via[uid])}"
@@ -199,7 +174,7 @@ def evaluate(ctx: CheckContext) -> Finding:
     if large:
         reasons.append(
             f"{len(large)} included group(s) exceed {bound} transitive members: "
-            f"{_names(tenant, [a.id for a in large])}."
+            f"{name_list(tenant, [a.id for a in large])}."
         )
         affected.extend(large)
 
@@ -277,7 +252,9 @@ def _prechecks(
         answer = "Unknown: role assignments could not be read."
     else:
         answer = (
-            f"{len(scope.privileged)}: {_names(tenant, scope.privileged)}." if scope.privileged else "None."
+            f"{len(scope.privileged)}: {name_list(tenant, scope.privileged)}."
+            if scope.privileged
+            else "None."
         )
         if not tenant.available.get("roleEligibilitySchedules", False):
             answer = (
@@ -293,7 +270,7 @@ def _prechecks(
     else:
         parts = []
         for gid, members in members_by_group.items():
-            names = _names(tenant, members) if members else "no members"
+            names = name_list(tenant, members) if members else "no members"
             parts.append(f"{tenant.display_name(gid)}: {len(members)} user(s) ({names})")
         answer = "; ".join(parts) + "."
     out.append(PreCheck("Who is in the enrolment group?", answer))
@@ -302,7 +279,7 @@ def _prechecks(
         usable = set(scope.usable)
         outside = [h for h in holders if h not in usable]
         answer = (
-            f"{len(holders)} user(s) hold a pass ({_names(tenant, holders)}); {len(outside)} of them "
+            f"{len(holders)} user(s) hold a pass ({name_list(tenant, holders)}); {len(outside)} of them "
             "cannot use it under the current scope."
             if holders
             else "Nobody holds a pass."
@@ -317,7 +294,7 @@ def _prechecks(
         usable = set(scope.usable)
         inside = [g for g in glass if g in usable]
         answer = (
-            f"No: {_names(tenant, inside)} can sign in with a pass."
+            f"No: {name_list(tenant, inside)} can sign in with a pass."
             if inside
             else "Yes: no declared break-glass account can use a pass."
         )

@@ -10,7 +10,7 @@ Declared break-glass accounts with standing Global Administrator are accepted an
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,13 +78,6 @@ def _active_until(tenant: Tenant) -> dict[str, str]:
             if isinstance(value, str) and value:
                 out[value.lower()] = end.strftime("%Y-%m-%d")
     return out
-
-
-def _names(tenant: Tenant, ids: Iterable[str]) -> str:
-    ordered = sorted(ids, key=lambda i: tenant.display_name(i).lower())
-    shown = ", ".join(tenant.display_name(i) for i in ordered[:_NAMES_SHOWN])
-    more = len(ordered) - _NAMES_SHOWN
-    return f"{shown} and {more} more" if more > 0 else shown
 
 
 _PLAIN = TargetProfile(role_ids=frozenset())
