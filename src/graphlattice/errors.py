@@ -7,7 +7,8 @@ The hierarchy, drawn once::
     ├── InputError                    user-supplied data cannot be used (exit 3)
     │   ├── SnapshotError             a snapshot directory, file or record has the wrong shape
     │   ├── ConfigError               a config or waivers file is malformed
-    │   └── CatalogError              a risk article or check folder is inconsistent (points at file:line)
+    │   ├── CatalogError              a risk article or check folder is inconsistent (points at file:line)
+    │   └── ScenarioError             a Range scenario file is invalid (points at file:line)
     └── EntraRuleError                an Entra rule table (role matrix, strength, ...) is inconsistent
 
 Anything else escaping the library is a bug, and the CLI reports it as such.
@@ -21,6 +22,7 @@ __all__ = [
     "EntraRuleError",
     "GraphLatticeError",
     "InputError",
+    "ScenarioError",
     "SnapshotError",
     "UsageError",
 ]
@@ -59,6 +61,16 @@ class ConfigError(InputError):
 
 
 class CatalogError(InputError):
+    def __init__(self, path: str, message: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+
+
+class ScenarioError(InputError):
+    """A Range scenario YAML file is malformed or refers to something that does not exist."""
+
     def __init__(self, path: str, message: str, line: int | None = None) -> None:
         self.path = path
         self.line = line
