@@ -48,6 +48,15 @@ from graphlattice.entra.strengths import (
     satisfied_by,
 )
 from graphlattice.entra.tap import MethodTarget, TapGrant, TapPolicy, TapPolicyViolation
+from graphlattice.entra.tokens import (
+    CredentialEvent,
+    TokenKind,
+    is_password_based,
+    revokes,
+    survives,
+    token_expiry_with_tap,
+    valid_after_revocation,
+)
 
 __all__ = [
     "AUTH_METHOD_MODES",
@@ -64,6 +73,7 @@ __all__ = [
     "AccessDecision",
     "Action",
     "AppPermission",
+    "CredentialEvent",
     "Decision",
     "GrantRequirement",
     "MethodKind",
@@ -76,6 +86,7 @@ __all__ = [
     "TapPolicy",
     "TapPolicyViolation",
     "TargetProfile",
+    "TokenKind",
     "accepts_tap",
     "access_decision",
     "canonical_mode",
@@ -85,10 +96,15 @@ __all__ = [
     "decide",
     "evaluate",
     "get_role",
+    "is_password_based",
     "is_privileged",
     "permission_id",
     "permission_name",
+    "revokes",
     "role_display_name",
     "roles_able_to",
     "satisfied_by",
+    "survives",
+    "token_expiry_with_tap",
+    "valid_after_revocation",
 ]
