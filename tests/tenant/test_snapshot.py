@@ -177,3 +177,33 @@ def test_activation_approval_unknown_without_an_approval_rule(tmp_path: Path) ->
     assert needed is None and "no Approval_EndUser_Assignment rule" in why
     assert tenant.activation_approval("c4e39bd9-1100-46d3-8c65-fb160da0071f") == (True, "")
     assert tenant.activation_approval("00000000-0000-0000-0000-00000000dead")[0] is None
+
+
+def test_tenant_from_collections_matches_the_directory_loader(tmp_path: Path) -> None:
+    from graphlattice.tenant.snapshot import tenant_from_collections
+
+    doc = base_document()
+    from_disk = load_snapshot(_snap(tmp_path))
+    in_memory = tenant_from_collections(doc["collections"], doc["manifest"])
+    assert in_memory.tenant_id == from_disk.tenant_id
+    assert in_memory.collected_at == from_disk.collected_at
+    assert set(in_memory.users) == set(from_disk.users)
+    assert in_memory.role_grants == from_disk.role_grants
+    assert in_memory.methods == from_disk.methods
+    assert in_memory.available == from_disk.available
+    assert in_memory.errors == from_disk.errors == {}
+    by_user = {line["userId"]: line["value"] for line in doc["collections"]["authenticationMethods"]}
+    keyed = tenant_from_collections({**doc["collections"], "authenticationMethods": by_user}, doc["manifest"])
+    assert keyed.methods == from_disk.methods
+
+
+def test_tenant_from_collections_marks_missing_collections_unavailable() -> None:
+    from graphlattice.tenant.snapshot import tenant_from_collections
+
+    doc = base_document()
+    collections = dict(doc["collections"])
+    del collections["conditionalAccessPolicies"]
+    tenant = tenant_from_collections(collections, doc["manifest"])
+    assert tenant.available["conditionalAccessPolicies"] is False
+    assert "conditionalAccessPolicies" in tenant.errors
+    assert tenant.available.get("directoryAudits") is False

@@ -7,7 +7,7 @@ wrong shape is a :class:`SnapshotError` naming the file (and the line, for JSONL
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -151,9 +151,14 @@ def _require_id(path: Path, item: Json, index: int, key: str = "id") -> str:
 
 
 class _Loader:
-    def __init__(self, root: Path, progress: Progress | None) -> None:
+    """Reads collections from a snapshot directory, or (``memory``) from Graph JSON already in memory."""
+
+    def __init__(
+        self, root: Path, progress: Progress | None, memory: Mapping[str, Any] | None = None
+    ) -> None:
         self.root = root
         self.progress = progress
+        self.memory = memory
         self.enums = EnumReader()
         self.warnings: list[str] = []
         self.available: dict[str, bool] = {}
@@ -179,7 +184,10 @@ class _Loader:
         self.manifest = doc
 
     def check(self, spec: CollectionSpec) -> Path | None:
-        """Return the file to read, or None (recording why) when the collection is unavailable."""
+        """Return the file to read, or None (recording why) when the collection is unavailable.
+
+        In memory mode the path only names the collection in error messages.
+        """
         entry = (self.manifest.get("collections") or {}).get(spec.name)
         path = self.root / spec.filename
         if isinstance(entry, dict) and str(entry.get("status")).lower() == "error":
@@ -188,7 +196,13 @@ class _Loader:
             self.errors[spec.name] = f"{reason} (grant {permission})"
             self.available[spec.name] = False
             return None
-        if not path.exists():
+        if self.memory is not None:
+            if self.memory.get(spec.name) is None:
+                if not spec.optional:
+                    self.errors[spec.name] = f"{spec.name} is not in the tenant (grant {spec.permission})"
+                self.available[spec.name] = False
+                return None
+        elif not path.exists():
             alt = self.root / (spec.name + (".json" if spec.shape == "jsonl" else ".jsonl"))
             if spec.shape == "jsonl" and alt.exists() and spec.name in {"directoryAudits", "signIns"}:
                 path = alt
@@ -203,6 +217,12 @@ class _Loader:
         if self.progress is not None:
             self.progress(spec.name)
         return path
+
+    def document(self, spec: CollectionSpec, path: Path) -> Any:
+        """The parsed content of an available collection."""
+        if self.memory is not None:
+            return self.memory[spec.name]
+        return _load_json(path)
 
     def warn_extra(self, name: str, items: list[Json]) -> None:
         known = _KNOWN_PROPERTIES.get(name)
@@ -222,7 +242,7 @@ class _Loader:
         path = self.check(spec)
         if path is None:
             return None
-        items = _items(path, _load_json(path))
+        items = _items(path, self.document(spec, path))
         self.warn_extra(name, items)
         return items
 
@@ -255,7 +275,7 @@ class _Loader:
         path = self.check(spec)
         if path is None:
             return None
-        doc = _load_json(path)
+        doc = self.document(spec, path)
         if not isinstance(doc, dict):
             raise SnapshotError(str(path), "expected a single JSON object")
         return doc
@@ -365,7 +385,10 @@ class _Loader:
         if path is None:
             return {}
         out: dict[str, list[Json]] = {}
-        for number, obj in iter_jsonl(path):
+        lines: Iterable[tuple[int, Json]] = (
+            iter_jsonl(path) if self.memory is None else _memory_lines(path, self.memory[spec.name])
+        )
+        for number, obj in lines:
             user_id = obj.get("userId")
             value = obj.get("value")
             if not isinstance(user_id, str) or not isinstance(value, list):
@@ -381,7 +404,21 @@ class _Loader:
         path = self.check(spec)
         if path is None:
             return None
+        if self.memory is not None:
+            return _items(path, self.memory[name])
         return read_log(path)
+
+
+def _memory_lines(path: Path, content: Any) -> list[tuple[int, Json]]:
+    """``authenticationMethods`` held in memory: ``{userId: [methods]}`` or a list of ``{userId, value}``."""
+    if isinstance(content, Mapping):
+        return [(n, {"userId": uid, "value": value}) for n, (uid, value) in enumerate(content.items(), 1)]
+    if isinstance(content, list):
+        for n, obj in enumerate(content, 1):
+            if not isinstance(obj, dict):
+                raise SnapshotError(str(path), "each line must be a JSON object", n)
+        return list(enumerate(content, 1))
+    raise SnapshotError(str(path), "expected {userId: [methods]} or a list of {userId, value} lines")
 
 
 def load_snapshot(root: str | Path, *, progress: Progress | None = None, with_logs: bool = True) -> Tenant:
@@ -390,12 +427,44 @@ def load_snapshot(root: str | Path, *, progress: Progress | None = None, with_lo
         return _load(Path(root), progress, with_logs)
 
 
+def tenant_from_collections(
+    collections: Mapping[str, Any],
+    manifest: Mapping[str, Any] | None = None,
+    *,
+    with_logs: bool = True,
+) -> Tenant:
+    """Build a :class:`Tenant` from Graph JSON already in memory, exactly as :func:`load_snapshot` would.
+
+    ``collections`` is keyed by collection name (:data:`COLLECTIONS`): a list (or ``{"value": [...]}``) per
+    list collection, an object for ``authenticationMethodsPolicy``, ``{userId: [methods]}`` (or a list of
+    ``{"userId", "value"}`` lines) for ``authenticationMethods``, and lists of records for the logs. A name
+    that is absent or ``None`` is unavailable, as a missing file would be. ``manifest`` has the shape of
+    ``manifest.json`` (``tenantId``, ``collectedAt``, ``source``, optional ``collections`` statuses).
+    The objects are referenced, not copied. Nothing is read from or written to disk.
+    """
+    root = Path("<memory>")
+    loader = _Loader(root, None, memory=collections)
+    if manifest is not None:
+        doc = dict(manifest)
+        statuses = doc.get("collections", {})
+        if not isinstance(statuses, dict):
+            raise SnapshotError(MANIFEST, '"collections" must be an object')
+        loader.manifest = doc
+    with gc_paused():
+        return _build(loader, with_logs, None)
+
+
 def _load(root: Path, progress: Progress | None, with_logs: bool) -> Tenant:
     base = root
     if not base.is_dir():
         raise SnapshotError(str(base), "not a directory (expected a snapshot folder of Graph JSON files)")
     loader = _Loader(base, progress)
     loader.read_manifest()
+    config = base / CONFIG_FILE
+    return _build(loader, with_logs, str(config) if config.exists() else None)
+
+
+def _build(loader: _Loader, with_logs: bool, config_path: str | None) -> Tenant:
     manifest = loader.manifest
 
     users = loader.users()
@@ -424,7 +493,6 @@ def _load(root: Path, progress: Progress | None, with_logs: bool) -> Tenant:
         if manifest:
             loader.warnings.append('manifest has no usable "collectedAt": ages are measured from now')
     coverage = manifest.get("coverage") if isinstance(manifest.get("coverage"), dict) else {}
-    config = base / CONFIG_FILE
     tenant = Tenant(
         tenant_id=str(manifest.get("tenantId") or "unknown"),
         collected_at=collected,
@@ -451,7 +519,7 @@ def _load(root: Path, progress: Progress | None, with_logs: bool) -> Tenant:
         sign_ins=sign_ins,
         unknown_enums=loader.enums.all_unknown(),
         warnings=loader.warnings,
-        config_path=str(config) if config.exists() else None,
+        config_path=config_path,
     )
     for (collection, field_name), values in tenant.unknown_enums.items():
         tenant.warnings.append(
