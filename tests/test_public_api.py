@@ -5,6 +5,7 @@ from __future__ import annotations
 import graphlattice
 
 PUBLIC = {
+    "ActionDenied",
     "AssessConfig",
     "Assessment",
     "CatalogError",
@@ -13,6 +14,7 @@ PUBLIC = {
     "Finding",
     "GraphLatticeError",
     "InputError",
+    "RangeError",
     "Severity",
     "SnapshotError",
     "Status",
@@ -38,3 +40,7 @@ def test_error_hierarchy() -> None:
     assert issubclass(graphlattice.SnapshotError, graphlattice.InputError)
     assert issubclass(graphlattice.InputError, graphlattice.GraphLatticeError)
     assert issubclass(graphlattice.UsageError, graphlattice.GraphLatticeError)
+    assert issubclass(graphlattice.ActionDenied, graphlattice.RangeError)
+    assert issubclass(graphlattice.RangeError, graphlattice.InputError)
+    assert graphlattice.RangeError.exit_code == 3
+    assert graphlattice.ActionDenied.exit_code == 4

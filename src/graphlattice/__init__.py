@@ -18,11 +18,13 @@ from graphlattice.checks.registry import load_catalog
 from graphlattice.checks.result import Finding, Severity, Status
 from graphlattice.checks.waivers import load_waivers
 from graphlattice.errors import (
+    ActionDenied,
     CatalogError,
     ConfigError,
     EntraRuleError,
     GraphLatticeError,
     InputError,
+    RangeError,
     SnapshotError,
     UsageError,
 )
@@ -30,6 +32,7 @@ from graphlattice.tenant.model import Tenant
 from graphlattice.tenant.snapshot import load_snapshot
 
 __all__ = [
+    "ActionDenied",
     "AssessConfig",
     "Assessment",
     "CatalogError",
@@ -38,6 +41,7 @@ __all__ = [
     "Finding",
     "GraphLatticeError",
     "InputError",
+    "RangeError",
     "Severity",
     "SnapshotError",
     "Status",

@@ -17,6 +17,7 @@ Anything else escaping the library is a bug, and the CLI reports it as such.
 from __future__ import annotations
 
 __all__ = [
+    "ActionDenied",
     "CatalogError",
     "ConfigError",
     "EntraRuleError",
@@ -76,6 +77,26 @@ class ScenarioError(InputError):
         self.line = line
         where = f"{path}:{line}" if line is not None else path
         super().__init__(f"{where}: {message}")
+
+
+class RangeError(InputError):
+    """A Range request that cannot be carried out: no range in the state directory, an unknown user or
+    action, a parameter with a bad value. Nothing changed."""
+
+
+class ActionDenied(RangeError):
+    """Entra would refuse this action; ``reason`` is the one-line reason it would give.
+
+    ``records`` are the failure records Entra writes for the attempt (a failed sign-in, for example); the
+    Range appends them to its logs, but no other state changes.
+    """
+
+    exit_code = 4
+
+    def __init__(self, reason: str, *, records: list[dict[str, object]] | None = None) -> None:
+        self.reason = reason
+        self.records: list[dict[str, object]] = list(records or [])
+        super().__init__(reason)
 
 
 class EntraRuleError(GraphLatticeError):
