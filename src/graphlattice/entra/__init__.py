@@ -29,6 +29,12 @@ from graphlattice.entra.permissions import (
     permission_id,
     permission_name,
 )
+from graphlattice.entra.registration import (
+    ONE_TIME_TAP_REGISTRATION_MINUTES,
+    PASSKEY_RECENT_MFA_MINUTES,
+    RegistrationContext,
+    may_register,
+)
 from graphlattice.entra.roles import (
     ROLE_CATALOG,
     TAP_ISSUER_ROLES,
@@ -65,6 +71,8 @@ __all__ = [
     "GRAPH_APP_PERMISSIONS",
     "MFA_STRENGTH_ID",
     "MICROSOFT_GRAPH_APP_ID",
+    "ONE_TIME_TAP_REGISTRATION_MINUTES",
+    "PASSKEY_RECENT_MFA_MINUTES",
     "PASSWORDLESS_MFA_STRENGTH_ID",
     "PHISHING_RESISTANT_MFA_STRENGTH_ID",
     "ROLE_CATALOG",
@@ -79,6 +87,7 @@ __all__ = [
     "MethodKind",
     "MethodTarget",
     "PolicyResult",
+    "RegistrationContext",
     "RoleInfo",
     "SignInContext",
     "Strength",
@@ -98,6 +107,7 @@ __all__ = [
     "get_role",
     "is_password_based",
     "is_privileged",
+    "may_register",
     "permission_id",
     "permission_name",
     "revokes",
