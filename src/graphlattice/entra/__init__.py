@@ -4,6 +4,7 @@ methods, Graph application permissions and a Conditional Access evaluator. Every
 
 from __future__ import annotations
 
+from graphlattice.entra.admin_actions import AdminAction, can_perform, roles_for
 from graphlattice.entra.authority import (
     ELIGIBLE_ROLES_PROTECT_TARGET,
     Action,
@@ -80,6 +81,7 @@ __all__ = [
     "TAP_WRITING_APP_PERMISSIONS",
     "AccessDecision",
     "Action",
+    "AdminAction",
     "AppPermission",
     "CredentialEvent",
     "Decision",
@@ -98,6 +100,7 @@ __all__ = [
     "TokenKind",
     "accepts_tap",
     "access_decision",
+    "can_perform",
     "canonical_mode",
     "canonical_modes",
     "classify_method",
@@ -113,6 +116,7 @@ __all__ = [
     "revokes",
     "role_display_name",
     "roles_able_to",
+    "roles_for",
     "satisfied_by",
     "survives",
     "token_expiry_with_tap",
