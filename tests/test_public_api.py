@@ -14,6 +14,7 @@ PUBLIC = {
     "Finding",
     "GraphLatticeError",
     "InputError",
+    "LogError",
     "RangeError",
     "Severity",
     "SnapshotError",
@@ -38,6 +39,7 @@ def test_exported_members() -> None:
 
 def test_error_hierarchy() -> None:
     assert issubclass(graphlattice.SnapshotError, graphlattice.InputError)
+    assert issubclass(graphlattice.LogError, graphlattice.InputError)
     assert issubclass(graphlattice.InputError, graphlattice.GraphLatticeError)
     assert issubclass(graphlattice.UsageError, graphlattice.GraphLatticeError)
     assert issubclass(graphlattice.ActionDenied, graphlattice.RangeError)

@@ -7,7 +7,8 @@ The hierarchy, drawn once::
     ├── InputError                    user-supplied data cannot be used (exit 3)
     │   ├── SnapshotError             a snapshot directory, file or record has the wrong shape
     │   ├── ConfigError               a config or waivers file is malformed
-    │   ├── CatalogError              a risk article or check folder is inconsistent (points at file:line)
+    │   ├── CatalogError              a risk article, check folder or detection rule is inconsistent (file:line)
+    │   ├── LogError                  an audit or sign-in log file cannot be read (points at file:line)
     │   └── ScenarioError             a Range scenario file is invalid (points at file:line)
     └── EntraRuleError                an Entra rule table (role matrix, strength, ...) is inconsistent
 
@@ -23,6 +24,7 @@ __all__ = [
     "EntraRuleError",
     "GraphLatticeError",
     "InputError",
+    "LogError",
     "ScenarioError",
     "SnapshotError",
     "UsageError",
@@ -62,6 +64,19 @@ class ConfigError(InputError):
 
 
 class CatalogError(InputError):
+    def __init__(self, path: str, message: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+
+
+class LogError(InputError):
+    """An audit or sign-in log file is unreadable, truncated, malformed or not a log this tool knows.
+
+    ``line`` is the 1-based line of the first bad record when it can be told.
+    """
+
     def __init__(self, path: str, message: str, line: int | None = None) -> None:
         self.path = path
         self.line = line
