@@ -432,6 +432,8 @@ def _sign_in(ctx: Ctx) -> ActionResult:
     session, record = ses.sign_in(ctx.state, ctx.tenant, req)
     user = ctx.state.user(req.user)
     what = "redeemed a refresh token" if req.method == "refresh-token" else f"signed in with {req.method}"
+    if session.registration_only:
+        what += " and was asked to set up multifactor authentication (registration only)"
     return ActionResult(
         f"{user.get('userPrincipalName')} {what} from {req.ip}"
         + (f" ({req.country})" if req.country else ""),
@@ -441,6 +443,7 @@ def _sign_in(ctx: Ctx) -> ActionResult:
             "user": user["id"],
             "signInId": record["id"],
             "mfa": session.mfa_at is not None,
+            "registrationOnly": session.registration_only,
             "expiresAt": iso(session.expires_at) if session.expires_at else None,
         },
     )
@@ -666,11 +669,31 @@ def _register_method(ctx: Ctx) -> ActionResult:
     )
     if not decision.allowed:
         raise ActionDenied(decision.reason)
-    holder = ctx.p("holder") or session.holder
-    device = ctx.p("device_name")
+    holder: str = ctx.p("holder") or session.holder
+    device: str | None = ctx.p("device_name")
+    method: Json
     now = iso(state.now)
-    if kind_name in ("authenticator", "authenticator-passwordless"):
-        method: Json = {
+    upgraded: Json | None = None
+    if kind_name == "authenticator-passwordless":
+        # Turning on phone sign-in for an app already registered on the same device updates that method.
+        upgraded = next(
+            (
+                m
+                for m in existing
+                if classify_method(m) is MethodKind.MICROSOFT_AUTHENTICATOR_PUSH
+                and (device is None or m.get("displayName") == device)
+                and (state.secrets.devices.get(str(m.get("id", "")).casefold()) or "").casefold()
+                == holder.casefold()
+            ),
+            None,
+        )
+    if upgraded is not None:
+        upgraded["createdDateTime"] = now
+        method = upgraded
+        device = device or upgraded.get("displayName")
+        reason = _REGISTERED_REASON[kind_name]
+    elif kind_name in ("authenticator", "authenticator-passwordless"):
+        method = {
             "@odata.type": NS + "microsoftAuthenticatorAuthenticationMethod",
             "id": state.ids.uuid(),
             "displayName": device or "Phone",
@@ -730,7 +753,8 @@ def _register_method(ctx: Ctx) -> ActionResult:
             "createdDateTime": now,
         }
         reason = _REGISTERED_REASON[kind_name]
-    existing.append(method)
+    if upgraded is None:
+        existing.append(method)
     state.secrets.devices[str(method["id"]).casefold()] = holder
     records_by = rec.by_user(user, ip)
     rec.audit(

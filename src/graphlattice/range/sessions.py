@@ -76,6 +76,11 @@ _CA_BLOCKED = (
     "Access has been blocked by Conditional Access policies. "
     "The access policy does not allow token issuance.",
 )
+_MUST_ENROLL = (
+    50079,
+    "Due to a configuration change made by your administrator, or because you moved to a new location, you "
+    "must enroll in multi-factor authentication to access the resource.",
+)
 _TOKEN_REVOKED = (
     50173,
     "The provided grant has expired due to it being revoked; a fresh sign-in is required.",
@@ -354,6 +359,8 @@ def _prove_refresh(state: RangeState, uid: str, req: SignInRequest) -> _Proof:
     problem = session_problem(state, session)
     if problem is not None:
         raise _Failed(problem[0], problem[1], [])
+    if session.registration_only:
+        raise _Failed(_MUST_ENROLL[0], "The session was only allowed to register security info.", [])
     steps = [
         _step(
             state,
@@ -419,6 +426,20 @@ def sign_in(state: RangeState, tenant: Tenant, req: SignInRequest) -> tuple[Sess
     )
     results, blocked, code = evaluate_ca(tenant, ctx)
     if blocked is not None:
+        if code == _MFA_REQUIRED[0] and proof.session is None and not _has_mfa_method(state, uid):
+            # The registration interrupt: MFA is required and the user has no method for it, so Entra asks
+            # them to set one up. The session can only register security info.
+            session = _new_session(state, uid, proof, holder, req, registration_only=True)
+            record = rec.sign_in(
+                state,
+                steps=proof.steps,
+                ca=results,
+                error=_MUST_ENROLL[0],
+                failure=_MUST_ENROLL[1],
+                session_id=session.id,
+                **base,
+            )
+            return session, record
         raise fail(code, blocked, proof.steps, results)
     session = proof.session if proof.session is not None else _new_session(state, uid, proof, holder, req)
     mfa = proof.mfa or satisfied_by(BUILTIN_STRENGTHS[MFA_STRENGTH_ID], proof.modes)
@@ -437,7 +458,19 @@ def sign_in(state: RangeState, tenant: Tenant, req: SignInRequest) -> tuple[Sess
     return session, record
 
 
-def _new_session(state: RangeState, uid: str, proof: _Proof, holder: str, req: SignInRequest) -> Session:
+def _has_mfa_method(state: RangeState, uid: str) -> bool:
+    return any(classify_method(m).is_mfa_capable for m in state.methods_of(uid))
+
+
+def _new_session(
+    state: RangeState,
+    uid: str,
+    proof: _Proof,
+    holder: str,
+    req: SignInRequest,
+    *,
+    registration_only: bool = False,
+) -> Session:
     now = state.now
     expires: datetime | None = None
     tap_id: str | None = None
@@ -461,6 +494,7 @@ def _new_session(state: RangeState, uid: str, proof: _Proof, holder: str, req: S
         ip=req.ip,
         country=req.country,
         app_id=rec.app_by_name(req.app)[1],
+        registration_only=registration_only,
     )
     state.sessions[session.id] = session
     return session

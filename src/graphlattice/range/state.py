@@ -157,7 +157,9 @@ class Session:
     ``methods_used``: the authenticationMethodModes satisfied at sign-in; ``mfa_at``: when MFA was last
     satisfied in it (None: single factor); ``password_based``: the primary credential was the password
     (Microsoft's refresh-token revocation table keys on this); ``via_tap_id``: the pass it came from;
-    ``expires_at``: a hard end (tokens from a pass die with the pass); ``holder``: who holds the token.
+    ``expires_at``: a hard end (tokens from a pass die with the pass); ``holder``: who holds the token;
+    ``registration_only``: the sign-in was interrupted to set up MFA (Conditional Access required MFA and
+    the user had no method for it), so the session can only register security info.
     """
 
     id: str
@@ -174,6 +176,7 @@ class Session:
     app_id: str = ""
     revoked_at: datetime | None = None
     revoked_reason: str | None = None
+    registration_only: bool = False
 
     def to_json(self) -> Json:
         def t(value: datetime | None) -> str | None:
@@ -194,6 +197,7 @@ class Session:
             "appId": self.app_id,
             "revokedAt": t(self.revoked_at),
             "revokedReason": self.revoked_reason,
+            "registrationOnly": self.registration_only,
         }
 
     @classmethod
@@ -220,6 +224,7 @@ class Session:
             app_id=str(data.get("appId") or ""),
             revoked_at=t("revokedAt"),
             revoked_reason=data.get("revokedReason"),
+            registration_only=bool(data.get("registrationOnly")),
         )
 
 
