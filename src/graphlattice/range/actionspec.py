@@ -1,9 +1,50 @@
-"""Placeholder until the engine's action registry lands."""
+"""Check an action name and its parameters against the engine's registry, without running anything.
+
+Scenario files are validated with this (a typo in a timeline is a file:line error at load time, not a
+failure halfway through ``range start``), and ``range act --list`` prints the same registry.
+"""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
+
+from graphlattice.range.actions import ACTIONS, ActionSpec
+
+__all__ = ["ACTIONS", "describe_problem", "usage"]
 
 
 def describe_problem(action: str, params: Mapping[str, str]) -> str | None:
+    """A one-line complaint about ``action`` and its parameter names and choices, or None when fine.
+
+    Values that hold a ``${step.field}`` reference are filled in later, so only their names are checked.
+    """
+    spec = ACTIONS.get(action)
+    if spec is None:
+        close = difflib.get_close_matches(action, list(ACTIONS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown action {action!r}{hint}; 'graphlattice range act --list' lists them"
+    known = [p.name for p in spec.params]
+    for name in params:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (it takes {', '.join(known)})"
+            return f"{action}: unknown parameter {name!r}{hint}"
+    for param in spec.params:
+        value = params.get(param.name)
+        if value is None:
+            if param.required:
+                return f"{action}: missing required parameter {param.name!r}"
+            continue
+        if param.choices and "${" not in value and value not in param.choices:
+            return f"{action}: {param.name} must be one of {', '.join(param.choices)} (got {value!r})"
     return None
+
+
+def usage(spec: ActionSpec) -> str:
+    """``issue-tap user=… [lifetime_minutes=…] …`` for help screens."""
+    parts = [spec.name]
+    for param in spec.params:
+        shown = f"{param.name}=" + ("|".join(param.choices) if param.choices else param.type.upper())
+        parts.append(shown if param.required else f"[{shown}]")
+    return " ".join(parts)
