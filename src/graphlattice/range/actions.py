@@ -511,8 +511,8 @@ def _issue_tap(ctx: Ctx) -> ActionResult:
     response = dict(method, temporaryAccessPass=code)
     usage = "one-time" if grant.is_usable_once else "reusable"
     return ActionResult(
-        f"Temporary Access Pass {code} for {target.get('userPrincipalName')}: {usage}, "
-        f"{grant.lifetime_in_minutes} minutes from {iso(start)} ({status})",
+        f"Temporary Access Pass created for {target.get('userPrincipalName')}: {usage}, "
+        f"{grant.lifetime_in_minutes} minutes from {iso(start)} ({status}); the code is in data.code",
         {"id": method["id"], "code": code, "temporaryAccessPass": code, "method": response},
     )
 
