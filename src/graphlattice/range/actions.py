@@ -374,14 +374,16 @@ def _target_for(obj: Json, kind: str, props: list[Json] | None = None) -> Json:
 
 
 def _revoke(state: RangeState, user_id: str, event: tokens.CredentialEvent) -> list[str]:
-    """Apply a credential event to the user's sessions per Microsoft's table; returns the revoked ids."""
+    """Apply a credential event to the user's sessions per Microsoft's table; returns the revoked ids.
+
+    Every session that exists when the event happens was issued before it (actions are ordered even when
+    the simulated clock shows the same second), so the table alone decides.
+    """
     revoked: list[str] = []
     for session in state.sessions.values():
         if session.user_id != user_id or session.revoked_at is not None:
             continue
-        if not tokens.survives(
-            event, event_at=state.now, issued_at=session.issued_at, password_based=session.password_based
-        ):
+        if tokens.revokes(event, password_based=session.password_based):
             session.revoked_at = state.now
             session.revoked_reason = str(event)
             revoked.append(session.id)

@@ -1,0 +1,179 @@
+"""Sessions and refresh tokens: who can sign in with what, and what each credential event revokes.
+
+The key lesson of the Range: tokens that did not start with the password (a pass, a passkey, phone sign-in)
+and the methods an attacker registered survive a password reset; only revoking sessions and deleting the
+methods dislodges them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from graphlattice.errors import ActionDenied
+from graphlattice.range.engine import Range
+from tests.range.engine_fixture import new_range, sign_in, upn
+
+
+def _plant(rng: Range) -> dict[str, str]:
+    """The attack: an operator's reusable pass, a pass sign-in, a planted phone sign-in and passkey."""
+    rng.act("update-tap-policy", {"include_groups": "all_users"}, actor=upn("admin"))
+    rng.act("issue-tap", {"user": upn("victim"), "lifetime_minutes": "480"}, actor=upn("aa"))
+    tap = sign_in(rng, "victim", "tap", holder="attacker", ip="192.0.2.201", country="SG")["session"]
+    for kind in ("authenticator-passwordless", "passkey"):
+        rng.act("register-method", {"session": tap, "kind": kind, "device_name": "iPhone 15 Pro"})
+    passkey = sign_in(rng, "victim", "passkey", holder="attacker", ip="192.0.2.201", country="SG")["session"]
+    phone = sign_in(rng, "victim", "authenticator", holder="attacker", ip="192.0.2.201")["session"]
+    own = sign_in(rng, "victim", "authenticator", holder="victim")[
+        "session"
+    ]  # password + push, her own phone
+    rng.act("advance-clock", {"minutes": "60"})
+    return {"tap": tap, "passkey": passkey, "phone": phone, "own": own}
+
+
+def _works(rng: Range, token: str) -> bool:
+    try:
+        sign_in(rng, "victim", "refresh-token", holder="attacker", token=token)
+    except ActionDenied:
+        return False
+    return True
+
+
+def test_push_needs_the_phone_in_the_holders_hand(tmp_path: Path) -> None:
+    rng = new_range(tmp_path)
+    rng.act("change-password", {"user": upn("victim"), "password": "known-to-all"})
+    with pytest.raises(ActionDenied, match="500121"):
+        sign_in(rng, "victim", "authenticator", holder="attacker", password="known-to-all")
+    failed = rng.records("signin")[-1]
+    assert [s["succeeded"] for s in failed["authenticationDetails"]] == [True, False]
+    with pytest.raises(ActionDenied, match="50126"):
+        sign_in(rng, "victim", "password", holder="attacker")
+    ok = sign_in(rng, "victim", "authenticator", holder="victim")
+    assert ok["mfa"] is True
+
+
+def test_a_self_service_reset_leaves_the_attacker_in(tmp_path: Path) -> None:
+    rng = new_range(tmp_path)
+    tokens = _plant(rng)
+    result = rng.act("self-service-reset", {"user": upn("victim")})  # the victim verifies with her own phone
+    assert result.data["revoked"] == [tokens["own"]]  # only the password-based session
+    for key in ("tap", "passkey", "phone"):
+        assert _works(rng, tokens[key]), key
+    assert not _works(rng, tokens["own"])
+    sign_in(rng, "victim", "passkey", holder="attacker")
+    sign_in(rng, "victim", "authenticator", holder="attacker")
+
+
+def test_an_admin_reset_kills_the_tokens_but_the_planted_methods_let_the_attacker_back_in(
+    tmp_path: Path,
+) -> None:
+    rng = new_range(tmp_path)
+    tokens = _plant(rng)
+    result = rng.act("reset-password", {"user": upn("victim")}, actor=upn("admin"))
+    # Microsoft's table: an admin reset in the Entra admin center revokes non-password-based tokens too ...
+    assert set(result.data["revoked"]) == set(tokens.values())
+    assert not _works(rng, tokens["passkey"]) and not _works(rng, tokens["tap"])
+    # ... but the attacker's passkey, phone sign-in and the live pass were never about the password.
+    sign_in(rng, "victim", "passkey", holder="attacker")
+    sign_in(rng, "victim", "authenticator", holder="attacker")
+    sign_in(rng, "victim", "tap", holder="attacker")
+    records = [r["activityDisplayName"] for r in result.records]
+    assert records == ["Reset password (by admin)", "Reset user password"]
+    assert result.records[0]["loggedByService"] == "Self-service Password Management"
+
+
+def test_the_real_containment_dislodges_the_attacker(tmp_path: Path) -> None:
+    rng = new_range(tmp_path)
+    tokens = _plant(rng)
+    state = rng.peek()
+    planted = [
+        m["id"]
+        for m in state.methods_of("u-victim")
+        if state.secrets.devices.get(str(m["id"]).casefold()) == "attacker"
+    ]
+    assert len(planted) == 2
+    for method_id in planted:
+        rng.act("delete-method", {"user": upn("victim"), "method": method_id}, actor=upn("admin"))
+    rng.act("delete-tap", {"user": upn("victim")}, actor=upn("admin"))
+    revoke = rng.act("revoke-sessions", {"user": upn("victim")}, actor=upn("admin"))
+    assert set(revoke.data["revoked"]) == set(tokens.values())
+    for token in tokens.values():
+        assert not _works(rng, token)
+    for method in ("passkey", "authenticator", "tap"):
+        with pytest.raises(ActionDenied):
+            sign_in(rng, "victim", method, holder="attacker")
+    # The victim keeps her own phone and signs in again; that new session is not affected.
+    fresh = sign_in(rng, "victim", "authenticator", holder="victim")
+    assert _works(rng, fresh["session"])
+
+
+def test_revoking_sessions_sets_the_valid_from_time_and_writes_the_record(tmp_path: Path) -> None:
+    rng = new_range(tmp_path)
+    old = sign_in(rng, "victim", "authenticator")["session"]
+    rng.act("advance-clock", {"minutes": "10"})
+    result = rng.act("revoke-sessions", {"user": upn("victim")}, actor=upn("admin"))
+    (record,) = result.records
+    assert record["activityDisplayName"] == "Update StsRefreshTokenValidFrom Timestamp"
+    assert record["loggedByService"] == "Core Directory"
+    (prop, included) = record["targetResources"][0]["modifiedProperties"]
+    assert prop["displayName"] == "StsRefreshTokensValidFrom"
+    assert json.loads(prop["oldValue"]) == [] and json.loads(prop["newValue"]) == ["2026-11-14T01:10:00Z"]
+    assert included["displayName"] == "Included Updated Properties"
+    user = rng.tenant().users["u-victim"].raw
+    assert user["signInSessionsValidFromDateTime"] == "2026-11-14T01:10:00Z"
+    with pytest.raises(ActionDenied, match="50173"):
+        sign_in(rng, "victim", "refresh-token", token=old)
+    assert rng.records("signin")[-1]["signInEventTypes"] == ["nonInteractiveUser"]
+
+
+def test_a_user_may_revoke_their_own_sessions(tmp_path: Path) -> None:
+    rng = new_range(tmp_path)
+    token = sign_in(rng, "victim", "authenticator")["session"]
+    rng.act("revoke-sessions", {"user": upn("victim")}, actor=upn("victim"))
+    assert not _works(rng, token)
+
+
+def test_a_changed_password_revokes_only_password_based_tokens(tmp_path: Path) -> None:
+    rng = new_range(tmp_path)
+    tokens = _plant(rng)
+    rng.act("change-password", {"user": upn("victim")})
+    assert _works(rng, tokens["passkey"]) and not _works(rng, tokens["own"])
+
+
+def test_disabling_the_user_stops_every_token(tmp_path: Path) -> None:
+    rng = new_range(tmp_path)
+    tokens = _plant(rng)
+    result = rng.act("disable-user", {"user": upn("victim")}, actor=upn("admin"))
+    assert [r["activityDisplayName"] for r in result.records] == ["Update user", "Disable account"]
+    with pytest.raises(ActionDenied, match="50057"):
+        sign_in(rng, "victim", "refresh-token", holder="attacker", token=tokens["passkey"])
+    with pytest.raises(ActionDenied, match="50057"):
+        sign_in(rng, "victim", "passkey", holder="attacker")
+
+
+def test_conditional_access_applies_to_sign_ins(tmp_path: Path) -> None:
+    rng = new_range(tmp_path, mfa_all="enabled")
+    with pytest.raises(ActionDenied, match="50076"):
+        sign_in(rng, "victim", "password")
+    record = rng.records("signin")[-1]
+    assert record["conditionalAccessStatus"] == "failure"
+    assert {p["displayName"]: p["result"] for p in record["appliedConditionalAccessPolicies"]} == {
+        "Require MFA to register security info": "notApplied",
+        "Require MFA for all users": "failure",
+    }
+    ok = sign_in(rng, "victim", "authenticator")
+    assert ok["mfa"] is True
+    assert rng.records("signin")[-1]["conditionalAccessStatus"] == "success"
+
+
+def test_mfa_required_and_no_method_yet_interrupts_for_registration(tmp_path: Path) -> None:
+    rng = new_range(tmp_path, mfa_all="enabled", gate="enabledForReportingButNotEnforced")
+    data = sign_in(rng, "newbie", "password", holder="attacker")
+    assert data["registrationOnly"] is True
+    assert rng.records("signin")[-1]["status"]["errorCode"] == 50079
+    with pytest.raises(ActionDenied, match="50079"):
+        sign_in(rng, "newbie", "refresh-token", holder="attacker", token=data["session"])
+    rng.act("register-method", {"session": data["session"], "kind": "authenticator", "holder": "attacker"})
+    assert sign_in(rng, "newbie", "authenticator", holder="attacker")["mfa"] is True
