@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -293,6 +294,407 @@ def risks_show(risk_id: str, raw: bool) -> None:
         click.echo(text)
     else:
         Console().print(Markdown(text))
+
+
+# ---- range ---------------------------------------------------------------------------------------------
+
+_STATE_HELP = (
+    "The range's folder (default: $GRAPHLATTICE_RANGE_HOME, else the per-user data folder). "
+    "Use one folder per learner to run several ranges side by side."
+)
+_PERSON_PARAMS = ("user", "principal", "member")
+
+
+def _state_option(fn: Callable[..., None]) -> Callable[..., None]:
+    return click.option(
+        "--state", "state_dir", type=click.Path(path_type=Path, file_okay=False), help=_STATE_HELP
+    )(fn)
+
+
+def _open_range(state_dir: Path | None) -> Any:
+    from graphlattice.range.engine import Range
+
+    return Range.open(state_dir)
+
+
+def _print_json(data: object) -> None:
+    import orjson
+
+    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stdout.flush()
+
+
+def _expand_upn(rng: Any, value: str) -> str:
+    """Let learners type a UPN's local part (``mia.hoffmann``) where a user is expected."""
+    if "@" in value:
+        return value
+    matches = [p.upn for p in _people(rng) if p.upn.split("@")[0].casefold() == value.casefold()]
+    return matches[0] if len(matches) == 1 else value
+
+
+def _paragraphs(text: str) -> str:
+    """Re-flow a YAML block (hard line breaks inside paragraphs) so the terminal wraps it."""
+    return "\n\n".join(" ".join(part.split()) for part in text.strip().split("\n\n"))
+
+
+def _people(rng: Any) -> list[Any]:
+    from graphlattice.range.views import people
+
+    return people(rng)
+
+
+@cli.group("range")
+def range_group() -> None:
+    """The Range: rehearse an attack on an offline, simulated tenant and practise the cleanup.
+
+    \b
+    A session, as a trainer runs it:
+      graphlattice range list
+      graphlattice range start tap-persistence
+      graphlattice range log
+      graphlattice range act --list
+      graphlattice range act delete-method user=mia.hoffmann method=ID
+      graphlattice range verify
+    """
+
+
+@range_group.command("list")
+def range_list() -> None:
+    """List the built-in scenarios."""
+    from rich.table import Table
+
+    from graphlattice.range.scenario import list_scenarios
+
+    table = Table(title="Range scenarios", title_justify="left")
+    table.add_column("Scenario", no_wrap=True, style="bold")
+    table.add_column("Title")
+    table.add_column("ATT&CK")
+    table.add_column("Hints", justify="right")
+    for scenario in list_scenarios():
+        table.add_row(scenario.id, scenario.title, ", ".join(scenario.attack), str(len(scenario.hints)))
+    Console().print(table)
+
+
+@range_group.command("start")
+@click.argument("scenario_ref", metavar="SCENARIO")
+@_state_option
+@click.option("--force", is_flag=True, help="Replace a range that already runs in the folder.")
+def range_start(scenario_ref: str, state_dir: Path | None, force: bool) -> None:
+    """Seed SCENARIO's tenant (an id from 'range list' or a YAML file) and play the attacker's timeline."""
+    from graphlattice.range.engine import Range
+    from graphlattice.range.scenario import load_scenario
+    from graphlattice.range.store import RangeStore, default_state_dir
+
+    scenario = load_scenario(scenario_ref)
+    folder = state_dir if state_dir is not None else default_state_dir()
+    if RangeStore(folder).exists() and not force:
+        raise UsageError(
+            f"a range already runs in {folder}; use 'graphlattice range reset' to start it over, "
+            "--force to replace it, or --state DIR for another folder"
+        )
+    with _progress(f"Playing the attacker's timeline of {scenario.id}"):
+        rng = Range.start(folder, scenario)
+    console = Console()
+    console.print(f"[bold]{scenario.title}[/] ({scenario.id}; ATT&CK {', '.join(scenario.attack)})\n")
+    console.print(_paragraphs(scenario.narrative), highlight=False, markup=False)
+    if scenario.briefing:
+        console.print("\n" + _paragraphs(scenario.briefing), highlight=False, markup=False)
+    console.print(
+        f"\nThe attacker's timeline has been played; the clock is at {rng.now:%Y-%m-%d %H:%M} UTC. "
+        f"You act as {scenario.defender_upn}. Range folder: {rng.state_dir}",
+        highlight=False,
+    )
+
+
+@range_group.command("status")
+@_state_option
+@click.option("--user", "user", help="Also list this user's authentication methods (UPN).")
+@click.option("--as", "as_upn", help="Read as this user (default: the scenario's defender).")
+def range_status(state_dir: Path | None, user: str | None, as_upn: str | None) -> None:
+    """Show the scenario, the clock, hints taken and the people of the tenant."""
+    from rich.table import Table
+
+    from graphlattice.range.views import method_label, user_methods
+
+    rng = _open_range(state_dir)
+    scenario = rng.scenario
+    console = Console()
+    spent = sum(h.cost for h in scenario.hints[: rng.hints_used])
+    console.print(f"[bold]{scenario.title}[/] ({scenario.id})", highlight=False)
+    console.print(
+        f"Clock: {rng.now:%Y-%m-%d %H:%M} UTC · you act as {scenario.defender_upn} · "
+        f"hints taken: {rng.hints_used} of {len(scenario.hints)} ({spent} points) · folder: {rng.state_dir}",
+        highlight=False,
+    )
+    if scenario.briefing:
+        console.print("\n" + _paragraphs(scenario.briefing), highlight=False, markup=False)
+    table = Table(title="People", title_justify="left")
+    table.add_column("Name")
+    table.add_column("UPN", no_wrap=True)
+    table.add_column("Roles")
+    for person in _people(rng):
+        name = person.name if person.enabled else f"{person.name} (disabled)"
+        table.add_row(name, person.upn, ", ".join(person.roles) or "—")
+    console.print(table)
+    if user is not None:
+        upn = _expand_upn(rng, user)
+        reader = _expand_upn(rng, as_upn) if as_upn else scenario.defender_upn
+        methods = user_methods(rng, upn, as_upn=reader)
+        mt = Table(title=f"Authentication methods of {upn}", title_justify="left")
+        mt.add_column("Method id", no_wrap=True)
+        mt.add_column("Method")
+        mt.add_column("Created")
+        for method in methods:
+            mt.add_row(str(method.get("id")), method_label(method), str(method.get("createdDateTime") or "—"))
+        console.print(mt)
+
+
+def _short(upn: object, domain: str) -> str:
+    text = str(upn or "")
+    return text[: -len(domain) - 1] if domain and text.casefold().endswith("@" + domain.casefold()) else text
+
+
+def _when(stamp: object) -> str:
+    text = str(stamp or "")
+    return f"{text[5:10]} {text[11:19]}" if len(text) >= 19 else text
+
+
+def _record_row(kind: str, record: dict[str, Any], domain: str) -> tuple[str, ...]:
+    """(time, activity, by/user, target, from, result) for the log table; user names without the domain."""
+    if kind == "audit":
+        by = record.get("initiatedBy") or {}
+        user = by.get("user") or {}
+        who = user.get("userPrincipalName") or (by.get("app") or {}).get("displayName") or ""
+        targets = ", ".join(
+            _short(t.get("userPrincipalName") or t.get("displayName") or t.get("id"), domain)
+            for t in record.get("targetResources") or []
+        )
+        what = str(record.get("activityDisplayName"))
+        reason = str(record.get("resultReason") or "")
+        if reason and reason not in ("Successfully completed reset.",):
+            what += f": {reason}"
+        return (
+            _when(record.get("activityDateTime")),
+            what,
+            _short(who, domain),
+            targets,
+            str(user.get("ipAddress") or ""),
+            str(record.get("result") or ""),
+        )
+    location = record.get("location") or {}
+    code = (record.get("status") or {}).get("errorCode")
+    methods = ", ".join(str(d.get("authenticationMethod")) for d in record.get("authenticationDetails") or [])
+    return (
+        _when(record.get("createdDateTime")),
+        f"Sign-in ({methods}) to {record.get('appDisplayName')}",
+        _short(record.get("userPrincipalName"), domain),
+        "",
+        f"{record.get('ipAddress')} {location.get('countryOrRegion') or ''}".strip(),
+        "success" if code == 0 else f"failure {code}",
+    )
+
+
+@range_group.command("log")
+@_state_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--kind", type=click.Choice(["audit", "signin", "all"]), default="all", show_default=True)
+@click.option("--as", "as_upn", help="Read as this user; Entra's rules on who may read logs apply.")
+def range_log(state_dir: Path | None, fmt: str, kind: str, as_upn: str | None) -> None:
+    """The audit and sign-in records so far (Graph JSON with --format json)."""
+    from rich.table import Table
+
+    from graphlattice.range.views import read_records
+
+    rng = _open_range(state_dir)
+    reader = _expand_upn(rng, as_upn) if as_upn else rng.scenario.defender_upn
+    found = read_records(rng, kind, as_upn=reader)  # type: ignore[arg-type]
+    if fmt == "json":
+        if kind == "audit":
+            _print_json(
+                {
+                    "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#auditLogs/directoryAudits",
+                    "value": found["directoryAudits"],
+                }
+            )
+        elif kind == "signin":
+            _print_json(
+                {
+                    "@odata.context": "https://graph.microsoft.com/beta/$metadata#auditLogs/signIns",
+                    "value": found["signIns"],
+                }
+            )
+        else:
+            _print_json(found)
+        return
+    domain = rng.scenario.tenant.domain
+    rows = [
+        (r.get("activityDateTime"), _record_row("audit", r, domain)) for r in found.get("directoryAudits", [])
+    ]
+    rows += [(r.get("createdDateTime"), _record_row("signin", r, domain)) for r in found.get("signIns", [])]
+    rows.sort(key=lambda row: str(row[0]))
+    table = Table(
+        title=f"Range log: {len(rows)} records (UTC; users of {domain} without the domain)",
+        title_justify="left",
+    )
+    for column in ("Time", "Activity", "By / user", "Target", "From", "Result"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("Time", "Result"))
+    for _, row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
+@range_group.command("hint")
+@_state_option
+def range_hint(state_dir: Path | None) -> None:
+    """Take the next hint (it costs the points shown)."""
+    rng = _open_range(state_dir)
+    hints = rng.scenario.hints
+    if rng.hints_used >= len(hints):
+        _stderr().print(f"No more hints: all {len(hints)} have been taken.")
+        return
+    taken = rng.use_hint()
+    hint = hints[taken - 1]
+    Console().print(
+        f"[bold]Hint {taken} of {len(hints)}[/] (costs {hint.cost} points)\n{hint.text}", highlight=False
+    )
+
+
+@range_group.command("reset")
+@_state_option
+def range_reset(state_dir: Path | None) -> None:
+    """Start the scenario over: re-seed the tenant and replay the attacker's timeline exactly."""
+    rng = _open_range(state_dir)
+    with _progress("Replaying the attacker's timeline"):
+        rng.reset()
+    _stderr().print(
+        f"Range reset: {rng.scenario_id} starts over; the clock is at {rng.now:%Y-%m-%d %H:%M} UTC, "
+        "no hints taken."
+    )
+
+
+def _parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"parameters are key=value pairs, e.g. user=mia.hoffmann (got {pair!r})")
+        if key in params:
+            raise UsageError(f"parameter {key!r} is given twice")
+        params[key] = value
+    return params
+
+
+def _print_actions() -> None:
+    from rich.table import Table
+
+    from graphlattice.range.actionspec import ACTIONS, usage
+
+    table = Table(title="Range actions (range act NAME key=value ...)", title_justify="left")
+    table.add_column("Action", no_wrap=True, style="bold")
+    table.add_column("Parameters ([optional])")
+    table.add_column("What it does")
+    for name in sorted(ACTIONS):
+        spec = ACTIONS[name]
+        table.add_row(name, usage(spec).partition(" ")[2] or "—", spec.help)
+    Console().print(table)
+
+
+@range_group.command("act", context_settings={"ignore_unknown_options": False})
+@click.argument("action", required=False)
+@click.argument("pairs", nargs=-1, metavar="[KEY=VALUE]...")
+@_state_option
+@click.option("--as", "as_upn", help="Act as this user (default: the scenario's defender).")
+@click.option("--list", "list_actions", is_flag=True, help="List the actions and their parameters.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def range_act(
+    action: str | None,
+    pairs: tuple[str, ...],
+    state_dir: Path | None,
+    as_upn: str | None,
+    list_actions: bool,
+    fmt: str,
+) -> None:
+    """Carry out ACTION as an admin (or user) of the range, with Entra's rules; see --list."""
+    if list_actions:
+        _print_actions()
+        return
+    if action is None:
+        raise UsageError("name an action (see 'graphlattice range act --list')")
+    params = _parse_pairs(pairs)
+    rng = _open_range(state_dir)
+    for key in _PERSON_PARAMS:
+        if key in params:
+            params[key] = _expand_upn(rng, params[key])
+    actor = _expand_upn(rng, as_upn) if as_upn else rng.scenario.defender_upn
+    result = rng.act(action, params, actor=actor)
+    if fmt == "json":
+        _print_json({"message": result.message, "data": result.data, "records": result.records})
+        return
+    console = Console()
+    console.print(result.message, highlight=False, markup=False)
+    for key in ("session", "code", "id", "request", "method"):
+        value = result.data.get(key)
+        if isinstance(value, str) and value:
+            console.print(f"  {key}: {value}", highlight=False, markup=False)
+
+
+@range_group.command("verify")
+@_state_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def range_verify(state_dir: Path | None, fmt: str) -> None:
+    """Replay every attacker foothold (read-only) and judge containment, root cause and collateral."""
+    from graphlattice.range.verify import verify
+
+    rng = _open_range(state_dir)
+    verdict = verify(rng)
+    if fmt == "json":
+        _print_json(verdict.to_json())
+        return
+    console = Console()
+    scenario = rng.scenario
+    if verdict.contained:
+        console.print("[bold green]CONTAINED[/]: none of the attacker's footholds works any more.")
+    else:
+        held = sum(1 for f in verdict.footholds if f.attacker_still_in)
+        console.print(
+            f"[bold red]ATTACKER STILL IN[/]: {held} of {len(verdict.footholds)} footholds still work."
+        )
+    console.print("\n[bold]Containment[/]")
+    for f in verdict.footholds:
+        mark = "[red]✗ still works[/]" if f.attacker_still_in else "[green]✓ closed[/]"
+        console.print(f"  {mark}  {f.id}: {f.description}", highlight=False)
+        for line in f.evidence:
+            console.print(f"      {line}", highlight=False, markup=False)
+    console.print("\n[bold]Root cause[/]")
+    for r in verdict.root_cause:
+        mark = "[green]✓ fixed[/]" if r.fixed else "[yellow]✗ open[/]"
+        console.print(f"  {mark}  {r.id}: ", end="", highlight=False)
+        console.print(r.detail, highlight=False, markup=False)
+    if verdict.collateral:
+        console.print("\n[bold]Collateral damage[/]")
+        for c in verdict.collateral:
+            console.print(f"  [red]-{scenario.collateral_penalty}[/]  {c.detail}", highlight=False)
+    console.print(f"\n[bold]Score: {verdict.score}[/] of 100 ({verdict.sheet.explain()})", highlight=False)
+
+
+@range_group.command("export")
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@_state_option
+@click.option("--force", is_flag=True, help="Write into OUT_DIR even if it is not empty.")
+def range_export(out_dir: Path, state_dir: Path | None, force: bool) -> None:
+    """Write the tenant as a snapshot folder plus directoryAudits.jsonl and signIns.jsonl."""
+    from graphlattice.range.views import export_range
+
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"{out_dir} exists and is not a folder")
+    if out_dir.exists() and any(out_dir.iterdir()) and not force:
+        raise UsageError(f"{out_dir} is not empty; use --force to overwrite its snapshot files")
+    rng = _open_range(state_dir)
+    export_range(rng, out_dir)
+    _stderr().print(
+        f"Range exported to {out_dir.resolve()}; assess it with: graphlattice assess {out_dir}",
+        highlight=False,
+    )
 
 
 # ---- entry point ---------------------------------------------------------------------------------------
