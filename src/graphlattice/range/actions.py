@@ -393,9 +393,8 @@ def _revoke(state: RangeState, user_id: str, event: tokens.CredentialEvent) -> l
 def _set_password(ctx: Ctx, user: Json, value: str, known_by: list[str], *, force_change: bool) -> None:
     state = ctx.state
     uid = _uid(user)
-    owner = state.owner_of(uid)
-    keep = any(h.casefold() != owner.casefold() for h in known_by)
-    state.secrets.passwords[uid] = Secret.new(state.ids, value, known_by, keep_plaintext=keep)
+    # Only a seeded password handed to the attacker keeps its plaintext; a new one is known by holders only.
+    state.secrets.passwords[uid] = Secret.new(state.ids, value, known_by, keep_plaintext=False)
     user["lastPasswordChangeDateTime"] = iso(state.now)
     user["passwordProfile"] = {"forceChangePasswordNextSignIn": force_change, "password": None}
 
