@@ -620,6 +620,11 @@ def range_act(
         return
     if action is None:
         raise UsageError("name an action (see 'graphlattice range act --list')")
+    from graphlattice.range.actionspec import ACTIONS, describe_problem
+
+    if action not in ACTIONS:
+        problem = describe_problem(action, {})
+        raise UsageError(problem[0] if problem else f"unknown action {action!r}")
     params = _parse_pairs(pairs)
     rng = _open_range(state_dir)
     for key in _PERSON_PARAMS:

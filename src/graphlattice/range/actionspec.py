@@ -14,8 +14,9 @@ from graphlattice.range.actions import ACTIONS, ActionSpec
 __all__ = ["ACTIONS", "describe_problem", "usage"]
 
 
-def describe_problem(action: str, params: Mapping[str, str]) -> str | None:
-    """A one-line complaint about ``action`` and its parameter names and choices, or None when fine.
+def describe_problem(action: str, params: Mapping[str, str]) -> tuple[str, str | None] | None:
+    """A one-line complaint about ``action`` and its parameters, with the parameter it is about (None: the
+    action itself or a missing parameter); None when all is well.
 
     Values that hold a ``${step.field}`` reference are filled in later, so only their names are checked.
     """
@@ -23,21 +24,22 @@ def describe_problem(action: str, params: Mapping[str, str]) -> str | None:
     if spec is None:
         close = difflib.get_close_matches(action, list(ACTIONS), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"unknown action {action!r}{hint}; 'graphlattice range act --list' lists them"
+        return f"unknown action {action!r}{hint}; 'graphlattice range act --list' lists them", None
     known = [p.name for p in spec.params]
     for name in params:
         if name not in known:
             close = difflib.get_close_matches(name, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else f" (it takes {', '.join(known)})"
-            return f"{action}: unknown parameter {name!r}{hint}"
+            return f"{action}: unknown parameter {name!r}{hint}", name
     for param in spec.params:
         value = params.get(param.name)
         if value is None:
             if param.required:
-                return f"{action}: missing required parameter {param.name!r}"
+                return f"{action}: missing required parameter {param.name!r}", None
             continue
         if param.choices and "${" not in value and value not in param.choices:
-            return f"{action}: {param.name} must be one of {', '.join(param.choices)} (got {value!r})"
+            choices = ", ".join(param.choices)
+            return f"{action}: {param.name} must be one of {choices} (got {value!r})", param.name
     return None
 
 

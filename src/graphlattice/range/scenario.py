@@ -212,7 +212,15 @@ class Invocation:
     action: str
     actor: str  # person key or ATTACKER
     params: Mapping[str, str]
-    line: int
+    line: int  # where the step or replay starts
+    action_line: int = 0
+    param_lines: Mapping[str, int] = field(default_factory=dict)
+
+    def line_of(self, param: str | None) -> int:
+        """The line of a parameter (or of the action name when ``param`` is None)."""
+        if param is None:
+            return self.action_line or self.line
+        return self.param_lines.get(param, self.line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,7 +386,7 @@ class Scenario:
                     raise ScenarioError(
                         str(self.path),
                         f"parameter {name!r} needs '{key}' from step {step!r}, which did not provide it",
-                        invocation.line,
+                        invocation.line_of(name),
                     )
                 return str(found)
 
@@ -981,13 +989,15 @@ def _invocation(reader: _Reader, node: Node, what: str, actors: set[str]) -> Inv
     if actor not in actors:
         raise reader.fail(_unknown("actor", actor, actors), node.line_of("as"))
     params: dict[str, str] = {}
+    lines: dict[str, int] = {}
     if "params" in node:
         raw = reader.mapping(
             node["params"], f"params of {what}", node.line_of("params"), optional=tuple(node["params"])
         )
         for name, value in raw.items():
             params[name] = _param_text(reader, value, f"parameter {name!r} of {what}", raw.line_of(name))
-    return Invocation(action, actor, params, node.line)
+            lines[name] = raw.line_of(name)
+    return Invocation(action, actor, params, node.line, node.line_of("action"), lines)
 
 
 def _replays(
@@ -1237,10 +1247,12 @@ def _check_refs(reader: _Reader, invocation: Invocation, earlier: set[str]) -> N
             if match.group(1) not in earlier:
                 raise reader.fail(
                     f"parameter {name!r} refers to step {match.group(1)!r}, which does not come before it",
-                    invocation.line,
+                    invocation.line_of(name),
                 )
         if "${" in _REF.sub("", value):
-            raise reader.fail(f"parameter {name!r}: write references as ${{step-id.field}}", invocation.line)
+            raise reader.fail(
+                f"parameter {name!r}: write references as ${{step-id.field}}", invocation.line_of(name)
+            )
 
 
 def _check_risk(reader: _Reader, risk_id: str, line: int) -> None:
@@ -1267,12 +1279,15 @@ def _check_actions(reader: _Reader, scenario: Scenario) -> None:
     for inv in invocations:
         problem = describe_problem(inv.action, inv.params)
         if problem is not None:
-            raise reader.fail(problem, inv.line)
+            message, param = problem
+            raise reader.fail(message, inv.line_of(param))
         for name, value in inv.params.items():
+            if name in PERSON_PARAMS and "@" not in value and value not in scenario._people:
+                raise reader.fail(_unknown("person", value, set(scenario._people)), inv.line_of(name))
             if name in GROUP_PARAMS:
                 for part in _split(value):
                     if part != "all_users" and not scenario._groups.get(part) and not part.startswith("${"):
-                        raise reader.fail(_unknown("group", part, set(scenario._groups)), inv.line)
+                        raise reader.fail(_unknown("group", part, set(scenario._groups)), inv.line_of(name))
 
 
 # ---- finding scenarios -----------------------------------------------------------------------------------
