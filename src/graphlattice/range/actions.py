@@ -1625,7 +1625,8 @@ def _activate_role(ctx: Ctx) -> ActionResult:
         raise ActionDenied(
             f"The activation duration exceeds the maximum of {format_duration(maximum)} for this role"
         )
-    if rules is not None and rules.mfa_required:
+    # Without a policy in the tenant the role has Microsoft's default settings: MFA on activation, 8 hours.
+    if rules is None or rules.mfa_required:
         token = ctx.p("session")
         candidates = (
             [state.sessions[token]]
