@@ -160,7 +160,9 @@ def _check_result(
     if failing:
         first = failing[0]
         prefix = "Cannot tell: " if first.status is Status.UNKNOWN else ""
-        return RootCauseResult(cause.id, False, prefix + first.summary)
+        names = [a.display_name for a in first.affected if a.display_name]
+        shown = f" ({', '.join(names[:4])}{' and more' if len(names) > 4 else ''})" if names else ""
+        return RootCauseResult(cause.id, False, prefix + first.summary.rstrip(".") + shown + ".")
     return RootCauseResult(cause.id, True, findings[0].summary)
 
 
