@@ -177,3 +177,31 @@ def test_mfa_required_and_no_method_yet_interrupts_for_registration(tmp_path: Pa
         sign_in(rng, "newbie", "refresh-token", holder="attacker", token=data["session"])
     rng.act("register-method", {"session": data["session"], "kind": "authenticator", "holder": "attacker"})
     assert sign_in(rng, "newbie", "authenticator", holder="attacker")["mfa"] is True
+
+
+def test_sms_needs_the_password_and_the_phone(tmp_path: Path) -> None:
+    rng = new_range(tmp_path)
+    data = sign_in(rng, "victim", "sms")
+    assert data["mfa"] is True
+    steps = rng.records("signin")[-1]["authenticationDetails"]
+    assert [s["authenticationMethod"] for s in steps] == ["Password", "SMS"]
+    rng.act("reset-password", {"user": upn("victim"), "password": "typed-by-all"}, actor=upn("admin"))
+    with pytest.raises(ActionDenied, match="500121"):
+        sign_in(rng, "victim", "sms", holder="attacker", password="typed-by-all")
+
+
+def test_a_passkey_signs_in_only_for_whoever_holds_it(tmp_path: Path) -> None:
+    rng = new_range(tmp_path)
+    session = sign_in(rng, "victim", "authenticator")["session"]
+    rng.act("register-method", {"session": session, "kind": "passkey", "device_name": "YubiKey 5"})
+    with pytest.raises(ActionDenied, match="No passkey"):
+        sign_in(rng, "victim", "passkey", holder="attacker")
+    data = sign_in(rng, "victim", "passkey")
+    assert data["mfa"] is True
+    step = rng.records("signin")[-1]["authenticationDetails"][0]
+    assert (step["authenticationMethod"], step["authenticationMethodDetail"]) == (
+        "FIDO2 security key",
+        "YubiKey 5",
+    )
+    state = rng.peek()
+    assert state.sessions[data["session"]].password_based is False

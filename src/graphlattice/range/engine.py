@@ -1,28 +1,39 @@
 """The Range facade: start a scenario, act on it, look at it, verify it, reset it. Everything persists.
 
-Contract notes for the scenario layer (deviations from and additions to the shared contract):
+Contract notes for the scenario layer (deviations from, and additions to, the shared contract):
 
 * ``Range.start(state_dir, scenario, *, play=None)``: seeds from ``scenario.seed_collections()``,
-  ``scenario.seed_secrets()``, ``scenario.tenant.start`` / ``.seed`` / ``.id``, then calls ``play(range)``
-  (default: ``graphlattice.range.player.play_timeline(range, scenario)``) which must drive every timeline
-  step through :meth:`Range.act` (including clock moves: ``advance-clock to=ISO``). Every call made during
-  ``play`` is recorded in ``seed.json`` so :meth:`reset` re-seeds and replays byte for byte without the
-  scenario file. ``Range.seeded(state_dir, state)`` starts a range from a ready :class:`RangeState` (tests,
-  custom tenants).
-* ``act(action, params, *, actor)``: ``params`` may hold strings (command line) or YAML values; an
-  ``actor`` of ``None`` is someone without an account (the attacker). ``sign-in`` takes ``holder`` (alias
-  ``as_holder``) and returns ``data["session"]`` == ``data["refresh_token"]``; ``issue-tap`` returns
-  ``data["code"]``. :meth:`simulate` runs an action on a copy (nothing persists, no logs) for dry runs and
-  foothold replays.
-* On :class:`~graphlattice.errors.ActionDenied` the state is restored except for the failure records Entra
-  writes (failed sign-ins, blocked self-service resets), which are kept, persisted and journaled.
-* Method policy: registering or using Authenticator, passkeys, SMS or OATH needs the method's configuration
-  in ``authenticationMethodsPolicy`` to include the user; when the configuration is absent it counts as
-  disabled, except that Authenticator push, SMS and OATH stay usable while ``policyMigrationState`` is not
-  ``migrationComplete`` (the legacy MFA policy). Seed the configurations the scenario needs.
-* Holders: the account owner's holder label comes from ``SeedSecrets.owners`` (default: the UPN); a pass is
-  known to the owner label of the admin who issued it; a device registered in a session is held by
-  ``holder`` (default: the session's holder).
+  ``scenario.seed_secrets()`` and ``scenario.tenant.start`` / ``.seed`` / ``.id``, then calls ``play(range)``
+  (default: ``graphlattice.range.player.play_timeline(range, scenario)``), which drives every timeline step
+  through :meth:`Range.act`, clock moves included (``advance-clock to=ISO``). Every call made during
+  ``play`` is recorded in ``seed.json``, so :meth:`reset` re-seeds and replays byte for byte without reading
+  the scenario file again. ``Range.seeded(state_dir, state, play=...)`` does the same from a ready
+  :class:`RangeState` (tests, custom tenants). ``state_dir=None`` means :func:`default_state_dir`.
+* ``act(action, params, *, actor)``: ``params`` may hold strings (command line) or YAML values; ``actor``
+  ``None`` is someone without an account (the outside attacker). :meth:`simulate` runs an action on a copy
+  (nothing persists, no logs): dry runs and foothold replays.
+* Results: ``sign-in`` returns ``data["session"]`` == ``data["refresh_token"]``, ``data["mfa"]`` and
+  ``data["registrationOnly"]`` (the MFA registration interrupt: Conditional Access required MFA and the user
+  had no method, so the session may only register security info; its record has error 50079; a verifier
+  should count such a session as the attacker still being able to plant a method). ``issue-tap`` returns
+  ``data["code"]`` (the code is never in the message, the journal or state.json), ``reset-password`` /
+  ``self-service-reset`` return ``data["newPassword"]`` and ``data["revoked"]`` (token ids).
+* Refusals: :class:`~graphlattice.errors.ActionDenied` restores the state except the failure records Entra
+  writes (failed sign-ins, a blocked registration's sign-in, a blocked self-service reset), which are kept,
+  persisted and journaled. Bad input is :class:`~graphlattice.errors.RangeError` and changes nothing.
+* Token revocation follows ``entra.tokens`` exactly: a self-service reset or a password change revokes only
+  password-based tokens; an admin reset (Entra admin center row of Microsoft's table) revokes
+  non-password-based refresh tokens too. Either way the attacker's registered passkey / phone sign-in and a
+  live pass still sign in: that is the lesson, for both kinds of reset.
+* Method policy: using or registering Authenticator, passkeys, SMS or OATH needs the method's configuration in
+  ``authenticationMethodsPolicy`` to include the user; an absent configuration is disabled, except that
+  Authenticator push, SMS and OATH stay usable while ``policyMigrationState`` is not ``migrationComplete``.
+* PIM: a role without a policy in the tenant has Microsoft's defaults (MFA on activation, no approval,
+  PT8H). ``activate-role`` with MFA required needs a live session of the user with MFA (or ``session=``).
+* Holders: an account owner's label comes from ``SeedSecrets.owners`` (default: the UPN); a pass is known to
+  the owner label of the admin who issued it; a device registered in a session is held by ``holder``
+  (default: the session's holder). Extra actions beyond the contract: ``disable-user``, ``enable-user``,
+  ``add-group-member``, ``remove-group-member``.
 """
 
 from __future__ import annotations
