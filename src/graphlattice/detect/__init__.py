@@ -1,0 +1,1 @@
+"""Detection over Entra audit and sign-in logs."""
