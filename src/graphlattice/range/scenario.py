@@ -10,7 +10,7 @@ A scenario file has these top-level keys (``?`` marks optional ones)::
     handover?: when the player takes over (the clock is moved there after the timeline)
     hints:     [{cost, text}]
     objectives: {containment: [foothold ids], rootCause: [root-cause ids]}
-    footholds: [{id, description, points, replay: [{action, as, params}]}]
+    footholds: [{id, description, points, replay: [{action, as, params, alsoInOn?}]}]
     rootCause: [{id, description, points, check?, subject?, replay?}]
     scoring?:  {collateralPenalty}
 
@@ -18,7 +18,9 @@ Persons are written compactly (name, upn local part, department, roles, methods;
 expanded into the Graph JSON collections the engine is seeded with. In timeline and replay parameters a
 person's key in ``user``/``actor``/``principal``/``approver`` becomes their UPN, a group key in
 ``include_groups``/``group`` becomes the group's id, and ``${step-id.field}`` takes a field of an earlier
-step's result. Action names and parameters are checked against the engine's action registry.
+step's result. Action names and parameters are checked against the engine's action registry. A replay
+succeeds when the engine carries it out; ``alsoInOn`` lists sign-in error codes that count as getting in
+too (``[50076]``: the password is accepted and only MFA is asked, so a stolen password is still live).
 
 Points: footholds and root causes together are worth 100; a hint costs its ``cost`` when taken; each piece
 of collateral damage costs ``collateralPenalty``. The verdict's score never goes below zero.
@@ -29,7 +31,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -215,6 +217,7 @@ class Invocation:
     line: int  # where the step or replay starts
     action_line: int = 0
     param_lines: Mapping[str, int] = field(default_factory=dict)
+    also_in_on: tuple[int, ...] = ()  # sign-in error codes that still mean the attacker gets in (replays)
 
     def line_of(self, param: str | None) -> int:
         """The line of a parameter (or of the action name when ``param`` is None)."""
@@ -1008,9 +1011,19 @@ def _replays(
     for index, item in enumerate(raw):
         line = raw.line_at(index)
         r_node = reader.mapping(
-            item, f"a replay of {what}", line, required=("action", "as"), optional=("params",)
+            item, f"a replay of {what}", line, required=("action", "as"), optional=("params", "alsoInOn")
         )
-        out.append(_invocation(reader, r_node, f"a replay of {what}", actors))
+        inv = _invocation(reader, r_node, f"a replay of {what}", actors)
+        if "alsoInOn" in r_node:
+            codes = r_node["alsoInOn"]
+            if not isinstance(codes, Items) or not all(
+                isinstance(c, int) and not isinstance(c, bool) for c in codes
+            ):
+                raise reader.fail(
+                    "alsoInOn lists sign-in error codes, e.g. [50076]", r_node.line_of("alsoInOn")
+                )
+            inv = replace(inv, also_in_on=tuple(codes))
+        out.append(inv)
     if not out and not optional:
         raise reader.fail(f"{what} needs at least one replay", node.line_of("replay"))
     return tuple(out)

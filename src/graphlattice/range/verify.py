@@ -90,6 +90,12 @@ class Verdict:
         }
 
 
+def _error_code(record: Mapping[str, Any]) -> int | None:
+    status = record.get("status")
+    code = status.get("errorCode") if isinstance(status, Mapping) else None
+    return code if isinstance(code, int) else None
+
+
 # ---- replays --------------------------------------------------------------------------------------------
 
 
@@ -102,6 +108,9 @@ def _replay(rng: Range, scenario: Scenario, inv: Invocation, results: Mapping[st
     try:
         result = rng.simulate(inv.action, params, actor=scenario.actor_upn(inv.actor))
     except ActionDenied as denied:
+        codes = [_error_code(r) for r in denied.records]
+        if any(code in inv.also_in_on for code in codes if code is not None):
+            return True, f"first factor accepted, only then stopped: {denied.reason}"
         return False, denied.reason
     except RangeError as exc:
         return False, str(exc)
