@@ -297,9 +297,9 @@ def run_action(
     if spec is None:
         raise RangeError(f"unknown action {name!r}; actions: {', '.join(sorted(ACTIONS))}")
     values = dict(params)
-    if actor is None and "actor" in values and spec.param("actor") is None:
-        actor = str(values.pop("actor"))
-    values.pop("actor", None) if spec.param("actor") is None else None
+    if "actor" in values and spec.param("actor") is None:  # actor=UPN given among the parameters
+        given = values.pop("actor")
+        actor = actor or (str(given) if given else None)
     parsed = parse_params(spec, values, state.now)
     if spec.actor == "required" and not actor:
         raise RangeError(f"{name} needs an acting principal (actor=UPN)")

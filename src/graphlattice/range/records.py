@@ -42,6 +42,7 @@ __all__ = [
     "by_app",
     "by_user",
     "ca_applied",
+    "device_target",
     "policy_target",
     "prop",
     "quoted",
@@ -49,6 +50,7 @@ __all__ = [
     "role_target",
     "sign_in",
     "step",
+    "ts",
     "user_target",
 ]
 
