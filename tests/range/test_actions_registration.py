@@ -190,3 +190,14 @@ def test_deleting_a_method_writes_the_admin_record_and_keeps_sessions(tmp_path: 
             {"user": upn("victim"), "method": "28c10230-6103-485e-b985-444c60001490"},
             actor=upn("admin"),
         )
+
+
+def test_a_usable_pass_counts_as_a_method_for_mfa_an_unusable_one_does_not(tmp_path: Path) -> None:
+    rng = new_range(tmp_path, gate=None)
+    rng.act("issue-tap", {"user": upn("enrolled")}, actor=upn("admin"))  # enrolled: in the pass group
+    password = sign_in(rng, "enrolled", "password")
+    with pytest.raises(ActionDenied, match="must complete multifactor authentication"):
+        _register(password["session"], rng, "authenticator")
+    rng.act("issue-tap", {"user": upn("newbie")}, actor=upn("admin"))  # newbie: the policy excludes them
+    newbie = sign_in(rng, "newbie", "password", holder="attacker")
+    _register(newbie["session"], rng, "authenticator", holder="attacker")

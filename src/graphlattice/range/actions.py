@@ -655,11 +655,7 @@ def _register_method(ctx: Ctx) -> ActionResult:
     existing = state.methods_of(uid)
     decision = may_register(
         RegistrationContext(
-            user_has_mfa_capable_method=any(
-                classify_method(m).is_mfa_capable
-                and classify_method(m) is not MethodKind.TEMPORARY_ACCESS_PASS
-                for m in existing
-            ),
+            user_has_mfa_capable_method=ses.has_mfa_method(state, tenant, uid),
             session_mfa_at=session.mfa_at,
             now=state.now,
             method_kind=kind,

@@ -45,6 +45,7 @@ __all__ = [
     "SignInRequest",
     "ca_context",
     "evaluate_ca",
+    "has_mfa_method",
     "method_enabled",
     "session_problem",
     "sign_in",
@@ -426,7 +427,7 @@ def sign_in(state: RangeState, tenant: Tenant, req: SignInRequest) -> tuple[Sess
     )
     results, blocked, code = evaluate_ca(tenant, ctx)
     if blocked is not None:
-        if code == _MFA_REQUIRED[0] and proof.session is None and not _has_mfa_method(state, uid):
+        if code == _MFA_REQUIRED[0] and proof.session is None and not has_mfa_method(state, tenant, uid):
             # The registration interrupt: MFA is required and the user has no method for it, so Entra asks
             # them to set one up. The session can only register security info.
             session = _new_session(state, uid, proof, holder, req, registration_only=True)
@@ -458,8 +459,17 @@ def sign_in(state: RangeState, tenant: Tenant, req: SignInRequest) -> tuple[Sess
     return session, record
 
 
-def _has_mfa_method(state: RangeState, uid: str) -> bool:
-    return any(classify_method(m).is_mfa_capable for m in state.methods_of(uid))
+def has_mfa_method(state: RangeState, tenant: Tenant, uid: str) -> bool:
+    """Whether the user has a method that can be used for MFA now (a pass only while it is usable)."""
+    for method in state.methods_of(uid):
+        kind = classify_method(method)
+        if not kind.is_mfa_capable:
+            continue
+        if kind is not MethodKind.TEMPORARY_ACCESS_PASS:
+            return True
+        if tap_policy(tenant).pass_status(method, uid, tenant.groups_of(uid), state.now) == ENABLED_BY_POLICY:
+            return True
+    return False
 
 
 def _new_session(
