@@ -164,7 +164,7 @@ def _check_result(
                 for item in finding.affected:
                     if item.id.casefold() == subject_id:
                         return RootCauseResult(cause.id, False, f"{name}: {item.detail or finding.summary}")
-        return RootCauseResult(cause.id, True, f"{name} is no longer flagged: {cause.description}")
+        return RootCauseResult(cause.id, True, f"{name} is no longer flagged by {cause.check}.")
     failing = [f for f in findings if f.status in (Status.FAIL, Status.UNKNOWN)]
     if failing:
         first = failing[0]
