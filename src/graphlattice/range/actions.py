@@ -2060,6 +2060,12 @@ _IP = Param("ip", help="the actor's IP address for the audit record (default: th
 _USER = Param("user", required=True, help="the target user (UPN or object id)")
 _ROLE = Param("role", required=True, help="role display name or template id")
 _HOLDER = Param("holder", help="who is acting (attacker, victim, a UPN); decides which secrets are at hand")
+_PRINCIPAL = Param("principal", required=True, help="a user (UPN or id) or a role-assignable group")
+_GROUP = Param("group", required=True, help="group id or display name")
+_MEMBER = Param("member", required=True, help="the user (UPN or id) or group to add or remove")
+_JUSTIFICATION = Param("justification", help="why (written to the PIM record)")
+_EXCLUDE_USERS = Param("exclude_users", "list", help="users left out of the policy (comma list)")
+_EXCLUDE_GROUPS = Param("exclude_groups", "list", help="groups left out of the policy (comma list)")
 
 ACTIONS: Mapping[str, ActionSpec] = {
     spec.name: spec
@@ -2162,36 +2168,36 @@ ACTIONS: Mapping[str, ActionSpec] = {
         ActionSpec(
             "add-group-member",
             lambda ctx: _group_member(ctx, True),
-            (Param("group", required=True), Param("member", required=True), _IP),
+            (_GROUP, _MEMBER, _IP),
             "Add a user or group to a group",
         ),
         ActionSpec(
             "remove-group-member",
             lambda ctx: _group_member(ctx, False),
-            (Param("group", required=True), Param("member", required=True), _IP),
+            (_GROUP, _MEMBER, _IP),
             "Remove a member from a group",
         ),
         ActionSpec(
             "assign-role",
             _assign_role,
-            (Param("principal", required=True), _ROLE, Param("scope", help="default /"), _IP),
+            (_PRINCIPAL, _ROLE, Param("scope", help="default /"), _IP),
             "Assign a directory role (active, permanent)",
         ),
         ActionSpec(
             "remove-role",
             _remove_role,
-            (Param("principal", required=True), _ROLE, _IP),
+            (_PRINCIPAL, _ROLE, _IP),
             "Remove an active role assignment",
         ),
         ActionSpec(
             "add-eligibility",
             _add_eligibility,
             (
-                Param("principal", required=True),
+                _PRINCIPAL,
                 _ROLE,
                 Param("approval", "bool", help="also require approval to activate the role"),
                 Param("duration", "duration", help="eligibility length, e.g. P365D (default: permanent)"),
-                Param("justification"),
+                _JUSTIFICATION,
                 _IP,
             ),
             "Make a principal eligible for a role in PIM",
@@ -2199,7 +2205,7 @@ ACTIONS: Mapping[str, ActionSpec] = {
         ActionSpec(
             "remove-eligibility",
             _remove_eligibility,
-            (Param("principal", required=True), _ROLE, _IP),
+            (_PRINCIPAL, _ROLE, _IP),
             "Remove a PIM eligibility",
         ),
         ActionSpec(
@@ -2208,10 +2214,10 @@ ACTIONS: Mapping[str, ActionSpec] = {
             (
                 Param("user", help="the eligible user (default: the actor)"),
                 _ROLE,
-                Param("justification"),
+                _JUSTIFICATION,
                 Param("duration", "duration", help="e.g. PT4H (default: the policy maximum)"),
                 Param("session", help="a session with MFA, when the policy requires it"),
-                Param("ip"),
+                Param("ip", help="source IP for the PIM record"),
             ),
             "Activate an eligible role (pending when the PIM policy requires approval)",
             actor="optional",
@@ -2227,8 +2233,8 @@ ACTIONS: Mapping[str, ActionSpec] = {
             _update_role_policy,
             (
                 _ROLE,
-                Param("approval_required", "bool"),
-                Param("mfa_required", "bool"),
+                Param("approval_required", "bool", help="activation needs an approver"),
+                Param("mfa_required", "bool", help="activation needs multifactor authentication"),
                 Param("max_duration", "duration", help="maximum activation, e.g. PT4H"),
                 Param("approvers", "list", help="users or groups who approve (comma list)"),
                 _IP,
@@ -2239,8 +2245,8 @@ ACTIONS: Mapping[str, ActionSpec] = {
             "update-tap-policy",
             _update_tap_policy,
             (
-                Param("state", choices=("enabled", "disabled")),
-                Param("usable_once", "bool"),
+                Param("state", help="turn the method on or off", choices=("enabled", "disabled")),
+                Param("usable_once", "bool", help="every pass is one-time"),
                 Param("default_lifetime", "int", help="minutes"),
                 Param("min_lifetime", "int", help="minutes"),
                 Param("max_lifetime", "int", help="minutes"),
@@ -2255,13 +2261,17 @@ ACTIONS: Mapping[str, ActionSpec] = {
             "create-ca-policy",
             _create_ca_policy,
             (
-                Param("template", choices=("registration-gate", "require-mfa-all")),
+                Param(
+                    "template",
+                    help="a ready policy: MFA to register security info, or MFA for all apps",
+                    choices=("registration-gate", "require-mfa-all"),
+                ),
                 Param("policy", "json", help="a full conditionalAccessPolicy object instead of a template"),
                 Param("name", help="display name"),
-                Param("state", choices=_CA_STATES),
+                Param("state", help="default enabled", choices=_CA_STATES),
                 Param("strength", help="mfa, passwordless, phishing-resistant or a strength id"),
-                Param("exclude_users", "list"),
-                Param("exclude_groups", "list"),
+                _EXCLUDE_USERS,
+                _EXCLUDE_GROUPS,
                 _IP,
             ),
             "Create a Conditional Access policy",
@@ -2271,10 +2281,10 @@ ACTIONS: Mapping[str, ActionSpec] = {
             _update_ca_policy,
             (
                 Param("policy", required=True, help="id or display name"),
-                Param("state", choices=_CA_STATES),
+                Param("state", help="default enabled", choices=_CA_STATES),
                 Param("strength", help="mfa, passwordless, phishing-resistant or a strength id"),
-                Param("exclude_users", "list"),
-                Param("exclude_groups", "list"),
+                _EXCLUDE_USERS,
+                _EXCLUDE_GROUPS,
                 Param("patch", "json", help="top-level properties to replace"),
                 _IP,
             ),
