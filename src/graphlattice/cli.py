@@ -426,6 +426,13 @@ def range_status(state_dir: Path | None, user: str | None, as_upn: str | None) -
         f"hints taken: {rng.hints_used} of {len(scenario.hints)} ({spent} points) · folder: {rng.state_dir}",
         highlight=False,
     )
+    contain = sum(f.points for f in scenario.footholds)
+    fix = sum(r.points for r in scenario.root_causes)
+    console.print(
+        f"Objectives: close the attacker's {len(scenario.footholds)} footholds ({contain} points) and fix "
+        f"{len(scenario.root_causes)} root causes ({fix} points); check with 'graphlattice range verify'.",
+        highlight=False,
+    )
     if scenario.briefing:
         console.print("\n" + _paragraphs(scenario.briefing), highlight=False, markup=False)
     table = Table(title="People", title_justify="left")

@@ -202,3 +202,14 @@ def test_seed_secrets_name_the_parts() -> None:
     assert secrets.owners[scenario.victim_upn] == "victim"
     assert secrets.owners[scenario.defender_upn] == "defender"
     assert secrets.known_by == {scenario.victim_upn: ["attacker"]}
+
+
+def test_replay_error_codes_must_be_numbers(tmp_path: Path) -> None:
+    path, text = variant(
+        tmp_path,
+        "params: {user: mia, method: tap, ip: 192.0.2.201, country: SG, holder: attacker}",
+        "params: {user: mia, method: tap, ip: 192.0.2.201, country: SG, holder: attacker}\n"
+        "        alsoInOn: [mfa-required]",
+    )
+    found = error_for(path)
+    assert found == f"{path}:{line_of(text, 'alsoInOn')}: alsoInOn lists sign-in error codes, e.g. [50076]"
