@@ -709,6 +709,105 @@ def range_export(out_dir: Path, state_dir: Path | None, force: bool) -> None:
     )
 
 
+# ---- detect --------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("logs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("table", "json", "html")),
+    default="table",
+    show_default=True,
+    help="Output format; json and html go to stdout alone.",
+)
+@click.option("--since", help="Report only incidents ending at or after this ISO time (UTC unless it says).")
+@click.option(
+    "--db", type=click.Path(path_type=Path), help="Keep the normalised logs in this DuckDB file across runs."
+)
+@click.option(
+    "--parquet", "parquet_dir", type=click.Path(path_type=Path), help="Also export the event tables here."
+)
+@click.option(
+    "--snapshot",
+    "snapshot_dir",
+    type=click.Path(path_type=Path),
+    help="Tenant snapshot to take privileged users from (else: role-assignment audit records).",
+)
+@click.option(
+    "--tickets",
+    "tickets_path",
+    type=click.Path(path_type=Path),
+    help="CSV of tickets (ticket, user, time): enables tap-issued-without-ticket.",
+)
+@click.option("--working-hours", default="08:00-18:00", show_default=True, help="Working hours, HH:MM-HH:MM.")
+@click.option("--timezone", default="UTC", show_default=True, help="Time zone of the working hours (IANA).")
+@click.option("--window-minutes", type=int, help="Replace the time window of every sequence rule.")
+@click.option(
+    "--fail-on", type=click.Choice(SEVERITIES), help="Exit 1 if an incident is at or above this level."
+)
+@click.option(
+    "--skip-bad-lines", is_flag=True, help="Skip unreadable records (and count them) instead of stopping."
+)
+def detect(
+    logs: tuple[Path, ...],
+    fmt: str,
+    since: str | None,
+    db: Path | None,
+    parquet_dir: Path | None,
+    snapshot_dir: Path | None,
+    tickets_path: Path | None,
+    working_hours: str,
+    timezone: str,
+    window_minutes: int | None,
+    fail_on: str | None,
+    skip_bad_lines: bool,
+) -> None:
+    """Run the detection rules over audit and sign-in LOGS (Graph JSON or Sentinel exports).
+
+    \b
+    Example, on the demo tenant's logs:
+      graphlattice demo generate demo
+      graphlattice detect demo/directoryAudits.jsonl demo/signIns.jsonl
+    """
+    from graphlattice.detect import DetectSettings, parse_since, parse_working_hours, run_detection
+    from graphlattice.detect.render import render_html, render_json, render_table
+
+    start, end = parse_working_hours(working_hours)
+    settings = DetectSettings(
+        window_minutes=window_minutes,
+        working_start=start,
+        working_end=end,
+        timezone=timezone,
+        since=parse_since(since) if since else None,
+    )
+    with _progress("Detecting") as step:
+        run = run_detection(
+            list(logs),
+            settings=settings,
+            db=db,
+            parquet_dir=parquet_dir,
+            snapshot_dir=snapshot_dir,
+            tickets_path=tickets_path,
+            skip_bad_lines=skip_bad_lines,
+            progress=lambda what: step.advance(f"Detecting: {what}"),
+        )
+    err = _stderr()
+    for note in run.notes:
+        err.print(f"[yellow]note:[/] {note}", soft_wrap=True, highlight=False)
+    if fmt == "table":
+        render_table(run, Console())
+    else:
+        data = render_json(run) if fmt == "json" else render_html(run).encode("utf-8")
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    failing = run.at_or_above(fail_on) if fail_on else []
+    if failing:
+        err.print(f"{len(failing)} incident(s) at or above {fail_on}: failing as asked (--fail-on).")
+        sys.exit(1)
+
+
 # ---- entry point ---------------------------------------------------------------------------------------
 
 
