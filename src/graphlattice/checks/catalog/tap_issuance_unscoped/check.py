@@ -166,7 +166,7 @@ def evaluate(ctx: CheckContext) -> Finding:
         severity = Severity.HIGH
         reasons.append(
             f"{len(scope.privileged)} privileged user(s) can sign in with a pass: "
-            f"{name_list(tenant, scope.privileged)}."
+            f"{name_list(tenant, scope.privileged, sort=True)}."
         )
         for uid in sorted(scope.privileged, key=lambda i: tenant.display_name(i).lower()):
             detail = f"{'; '.join(scope.privileged[uid])} — in scope via {', '.join(scope.via[uid])}"
@@ -174,7 +174,7 @@ def evaluate(ctx: CheckContext) -> Finding:
     if large:
         reasons.append(
             f"{len(large)} included group(s) exceed {bound} transitive members: "
-            f"{name_list(tenant, [a.id for a in large])}."
+            f"{name_list(tenant, [a.id for a in large], sort=True)}."
         )
         affected.extend(large)
 
@@ -252,7 +252,7 @@ def _prechecks(
         answer = "Unknown: role assignments could not be read."
     else:
         answer = (
-            f"{len(scope.privileged)}: {name_list(tenant, scope.privileged)}."
+            f"{len(scope.privileged)}: {name_list(tenant, scope.privileged, sort=True)}."
             if scope.privileged
             else "None."
         )
@@ -270,7 +270,7 @@ def _prechecks(
     else:
         parts = []
         for gid, members in members_by_group.items():
-            names = name_list(tenant, members) if members else "no members"
+            names = name_list(tenant, members, sort=True) if members else "no members"
             parts.append(f"{tenant.display_name(gid)}: {len(members)} user(s) ({names})")
         answer = "; ".join(parts) + "."
     out.append(PreCheck("Who is in the enrolment group?", answer))
@@ -279,7 +279,7 @@ def _prechecks(
         usable = set(scope.usable)
         outside = [h for h in holders if h not in usable]
         answer = (
-            f"{len(holders)} user(s) hold a pass ({name_list(tenant, holders)}); {len(outside)} of them "
+            f"{len(holders)} user(s) hold a pass ({name_list(tenant, holders, sort=True)}); {len(outside)} of them "
             "cannot use it under the current scope."
             if holders
             else "Nobody holds a pass."
@@ -294,7 +294,7 @@ def _prechecks(
         usable = set(scope.usable)
         inside = [g for g in glass if g in usable]
         answer = (
-            f"No: {name_list(tenant, inside)} can sign in with a pass."
+            f"No: {name_list(tenant, inside, sort=True)} can sign in with a pass."
             if inside
             else "Yes: no declared break-glass account can use a pass."
         )
