@@ -157,3 +157,20 @@ def test_risks_list_and_show() -> None:
     assert shown.returncode == 0
     for section in ("Why it matters", "What abuse looks like", "Safe remediation steps"):
         assert section in shown.stdout
+
+
+def test_reports_do_not_depend_on_hash_order(tmp_path: Path) -> None:
+    from graphlattice.demo import generate_demo
+
+    snap = generate_demo(tmp_path / "demo", users=200, seed=3).out_dir
+    outputs = set()
+    for hash_seed in ("1", "2"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "graphlattice", "assess", str(snap), "--format", "json"],
+            capture_output=True,
+            timeout=300,
+            env={**__import__("os").environ, "PYTHONHASHSEED": hash_seed},
+        )
+        assert proc.returncode == 0, proc.stderr
+        outputs.add(proc.stdout)
+    assert len(outputs) == 1
