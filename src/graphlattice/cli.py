@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -20,6 +20,10 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 
 from graphlattice._version import __version__
 from graphlattice.errors import GraphLatticeError, UsageError
+
+if TYPE_CHECKING:
+    from graphlattice.range.engine import Range
+    from graphlattice.range.views import Person
 
 FORMATS = ("table", "json", "sarif", "html")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -311,7 +315,7 @@ def _state_option(fn: Callable[..., None]) -> Callable[..., None]:
     )(fn)
 
 
-def _open_range(state_dir: Path | None) -> Any:
+def _open_range(state_dir: Path | None) -> Range:
     from graphlattice.range.engine import Range
 
     return Range.open(state_dir)
@@ -324,7 +328,7 @@ def _print_json(data: object) -> None:
     sys.stdout.flush()
 
 
-def _expand_upn(rng: Any, value: str) -> str:
+def _expand_upn(rng: Range, value: str) -> str:
     """Let learners type a UPN's local part (``mia.hoffmann``) where a user is expected."""
     if "@" in value:
         return value
@@ -337,7 +341,7 @@ def _paragraphs(text: str) -> str:
     return "\n\n".join(" ".join(part.split()) for part in text.strip().split("\n\n"))
 
 
-def _people(rng: Any) -> list[Any]:
+def _people(rng: Range) -> list[Person]:
     from graphlattice.range.views import people
 
     return people(rng)
@@ -359,11 +363,13 @@ def range_group() -> None:
 
 
 @range_group.command("list")
-def range_list() -> None:
-    """List the built-in scenarios."""
+@_state_option
+def range_list(state_dir: Path | None) -> None:
+    """List the built-in scenarios (and which one runs in the range folder, if any)."""
     from rich.table import Table
 
     from graphlattice.range.scenario import list_scenarios
+    from graphlattice.range.store import RangeStore, default_state_dir
 
     table = Table(title="Range scenarios", title_justify="left")
     table.add_column("Scenario", no_wrap=True, style="bold")
@@ -372,7 +378,11 @@ def range_list() -> None:
     table.add_column("Hints", justify="right")
     for scenario in list_scenarios():
         table.add_row(scenario.id, scenario.title, ", ".join(scenario.attack), str(len(scenario.hints)))
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    folder = state_dir if state_dir is not None else default_state_dir()
+    if RangeStore(folder).exists():
+        console.print(f"Running in {folder}: {_open_range(folder).scenario_id}", highlight=False)
 
 
 @range_group.command("start")
@@ -507,7 +517,11 @@ def _record_row(kind: str, record: dict[str, Any], domain: str) -> tuple[str, ..
 @click.option("--kind", type=click.Choice(["audit", "signin", "all"]), default="all", show_default=True)
 @click.option("--as", "as_upn", help="Read as this user; Entra's rules on who may read logs apply.")
 def range_log(state_dir: Path | None, fmt: str, kind: str, as_upn: str | None) -> None:
-    """The audit and sign-in records so far (Graph JSON with --format json)."""
+    """The audit and sign-in records so far, oldest first.
+
+    With --format json: Graph JSON, {"value": [...]} for one --kind, or {"directoryAudits": [...],
+    "signIns": [...]} for --kind all.
+    """
     from rich.table import Table
 
     from graphlattice.range.views import read_records
