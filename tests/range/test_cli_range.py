@@ -222,3 +222,19 @@ def test_export_loads_with_assess(started: Path, tmp_path: Path) -> None:
     # a second export into the same folder needs --force
     line = one_line_error(run("range", "export", str(out), "--state", str(started)), 2)
     assert "--force" in line
+
+
+def test_invalid_scenario_file_is_one_line_with_file_and_line(tmp_path: Path) -> None:
+    from graphlattice.range.scenario import SCENARIO_DIR
+
+    text = (
+        (SCENARIO_DIR / "tap-persistence.yaml")
+        .read_text(encoding="utf-8")
+        .replace("action: issue-tap", "action: hand-out-pass")
+    )
+    path = tmp_path / "mine.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = one_line_error(run("range", "start", str(path), "--state", str(tmp_path / "r")), 3)
+    number = next(i for i, row in enumerate(text.splitlines(), start=1) if "action: hand-out-pass" in row)
+    assert line.startswith(f"error: {path}:{number}: unknown action 'hand-out-pass'")
+    assert not (tmp_path / "r").exists()
