@@ -54,6 +54,10 @@ ALLOWED = {
     A.READ_AUDIT_LOGS: {"RR", "SR", "SO", "SA", "GR", "GA"},
     A.READ_SIGN_IN_LOGS: {"RR", "SR", "SO", "SA", "GR", "GA"},
     A.READ_USER_AUTH_METHODS: {"GR", "AA", "PAA", "GA"},
+    A.READ_CONDITIONAL_ACCESS: {"SR", "GR", "CAA", "SA", "GA"},
+    A.READ_AUTH_METHODS_POLICY: {"GR", "APA", "GA"},
+    A.READ_ROLE_MANAGEMENT: {"SR", "SO", "GR", "SA", "PRA", "GA"},
+    A.READ_AUTH_METHOD_REPORTS: {"RR", "SR", "SO", "GR", "SA", "AppA", "CAppA", "GA"},
     # On an ordinary user (no admin role):
     A.REVOKE_SIGN_IN_SESSIONS: {"PA", "HA", "AA", "UA", "PAA", "GA"},
     A.RESET_PASSWORD: {"PA", "HA", "AA", "UA", "PAA", "GA"},

@@ -35,6 +35,10 @@ class AdminAction(StrEnum):
     READ_AUDIT_LOGS = "readAuditLogs"
     READ_SIGN_IN_LOGS = "readSignInLogs"
     READ_USER_AUTH_METHODS = "readUserAuthenticationMethods"
+    READ_CONDITIONAL_ACCESS = "readConditionalAccessPolicies"
+    READ_AUTH_METHODS_POLICY = "readAuthenticationMethodsPolicy"
+    READ_ROLE_MANAGEMENT = "readPrivilegedIdentityManagement"
+    READ_AUTH_METHOD_REPORTS = "readAuthenticationMethodReports"
     # Decided per target by the authority matrices:
     REVOKE_SIGN_IN_SESSIONS = "revokeSignInSessions"
     RESET_PASSWORD = "resetPassword"
