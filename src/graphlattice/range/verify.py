@@ -187,15 +187,21 @@ def _root_causes(rng: Range, scenario: Scenario, results: Mapping[str, Any]) -> 
         if cause.check is not None:
             out.append(_check_result(by_risk.get(cause.check, []), cause, scenario, tenant))
             continue
-        allowed = [
-            (ok, message) for ok, message in (_replay(rng, scenario, i, results) for i in cause.replay)
-        ]
-        still = [message for ok, message in allowed if ok]
+        outcomes = [(inv, *_replay(rng, scenario, inv, results)) for inv in cause.replay]
+        still = [_still_possible(scenario, inv, results) for inv, ok, _ in outcomes if ok]
         if still:
-            out.append(RootCauseResult(cause.id, False, "Still possible: " + "; ".join(still)))
+            out.append(RootCauseResult(cause.id, False, "Still possible: " + "; ".join(still) + "."))
         else:
-            out.append(RootCauseResult(cause.id, True, "Refused: " + "; ".join(m for _, m in allowed)))
+            out.append(RootCauseResult(cause.id, True, "Refused: " + "; ".join(m for _, _, m in outcomes)))
     return out
+
+
+def _still_possible(scenario: Scenario, inv: Invocation, results: Mapping[str, Any]) -> str:
+    """E.g. "lukas.brandt@… may run issue-tap (user=mia.hoffmann@…) right now"."""
+    who = scenario.actor_upn(inv.actor) or "the attacker"
+    params = scenario.resolve(inv, results)
+    shown = ", ".join(f"{k}={v}" for k, v in params.items())
+    return f"{who} may run {inv.action}" + (f" ({shown})" if shown else "") + " right now"
 
 
 # ---- collateral -----------------------------------------------------------------------------------------
