@@ -104,12 +104,16 @@ SIGNIN_MAPPING: Mapping[str, str | list[str]] = MappingProxyType(
 """SigmaHQ Azure sign-in-log field -> canonical field(s)."""
 
 
+def _optional_keys(mapping: Mapping[str, str | list[str]]) -> dict[str | None, str | list[str]]:
+    return {key: value for key, value in mapping.items()}
+
+
 def sigmahq_azure_pipeline() -> ProcessingPipeline:
     """Field mappings for ``product: azure`` rules, per service (auditlogs, signinlogs)."""
     items = [
         ProcessingItem(
             identifier=f"graphlattice-{service}-fields",
-            transformation=FieldMappingTransformation(dict(mapping)),
+            transformation=FieldMappingTransformation(_optional_keys(mapping)),
             rule_conditions=[LogsourceCondition(product="azure", service=service)],
         )
         for service, mapping in (("auditlogs", AUDIT_MAPPING), ("signinlogs", SIGNIN_MAPPING))
