@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import yaml
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
@@ -92,7 +93,12 @@ def _parse_file(path: Path) -> list[SigmaRuleBase]:
         collection = SigmaCollection.from_yaml(text, resolve_references=False)
     except SigmaError as exc:
         raise CatalogError(str(path), f"not a valid Sigma rule: {exc}") from None
-    except ValueError as exc:  # YAML errors and pySigma's own ValueErrors
+    except yaml.YAMLError as exc:
+        line = (
+            exc.problem_mark.line + 1 if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark else None
+        )
+        raise CatalogError(str(path), f"not valid YAML: {getattr(exc, 'problem', exc)}", line) from None
+    except ValueError as exc:  # pySigma's own ValueErrors
         raise CatalogError(str(path), f"not a valid Sigma rule file: {exc}") from None
     return list(collection.rules)
 

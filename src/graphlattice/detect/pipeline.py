@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+import yaml
 from sigma.collection import SigmaCollection
 from sigma.exceptions import SigmaError
 from sigma.processing.conditions import LogsourceCondition
@@ -137,7 +138,7 @@ def load_community_rules(paths: Sequence[Path]) -> list[CommunityRule]:
     for path in paths:
         try:
             collection = SigmaCollection.from_yaml(path.read_text(encoding="utf-8"))
-        except (SigmaError, ValueError) as exc:
+        except (SigmaError, ValueError, yaml.YAMLError) as exc:
             out.append(CommunityRule(path, path.stem, None, f"does not parse: {exc}"))
             continue
         for rule in collection.rules:
