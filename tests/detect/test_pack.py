@@ -130,5 +130,5 @@ def test_a_bad_rule_file_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match=r"broken.yaml: rule 'broken': unknown field 'no_such_field'"):
         load_pack([bad])
     (tmp_path / "broken.yaml").write_text("title: [unclosed\n", encoding="utf-8")
-    with pytest.raises(CatalogError, match=r"broken\.yaml:1: not valid YAML"):
+    with pytest.raises(CatalogError, match=r"broken\.yaml:2: not valid YAML"):
         load_pack([bad])
