@@ -22,8 +22,10 @@ from typing import Any
 from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
+    ConditionIdentifier,
     ConditionNOT,
     ConditionOR,
+    ConditionSelector,
     ConditionValueExpression,
 )
 from sigma.rule import SigmaRule
@@ -83,7 +85,7 @@ class _Compiler:
 
     def node(self, node: Any) -> str:
         if isinstance(node, ConditionAND):
-            return self.conjunction(node.args)
+            return self.conjunction(node)
         if isinstance(node, ConditionOR):
             return "(" + " OR ".join(self.node(a) for a in node.args) + ")"
         if isinstance(node, ConditionNOT):
@@ -99,12 +101,14 @@ class _Compiler:
             raise self.fail("keyword searches (values without a field) are not supported; name a field")
         raise self.fail(f"unsupported condition element {type(node).__name__}")
 
-    def conjunction(self, args: list[Any]) -> str:
-        """AND; parts about the same list of objects are matched against one element together."""
+    def conjunction(self, node: ConditionAND) -> str:
+        """AND; inside one selection, parts about the same list of objects match one element together."""
+        args = node.args
+        selection = _from_selection(node)
         groups: dict[str, list[Any]] = {}
         parts: list[str | tuple[str, list[Any]]] = []
         for arg in args:
-            base = self.list_base(arg)
+            base = self.list_base(arg) if selection else None
             if base is None:
                 parts.append(self.node(arg))
             else:
@@ -284,6 +288,20 @@ class _Compiler:
                 pattern.append(str(part).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"))
         operator = "LIKE" if cased else "ILIKE"
         return f"({target} {operator} {sql_string(''.join(pattern))} ESCAPE '\\')"
+
+
+def _from_selection(node: Any) -> bool:
+    """Whether an AND node comes from a selection (a detection map), not from the condition's ``and``.
+
+    pySigma links a selection's subtree to the identifier or selector that named it; the ``and`` of the
+    condition expression has no such ancestor.
+    """
+    parent = getattr(node, "parent", None)
+    while parent is not None:
+        if isinstance(parent, ConditionIdentifier | ConditionSelector):
+            return True
+        parent = getattr(parent, "parent", None)
+    return False
 
 
 def _quote(name: str) -> str:
