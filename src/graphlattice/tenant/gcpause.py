@@ -3,9 +3,8 @@
 Loading a 100,000-user snapshot allocates millions of long-lived containers; with the collector running,
 every few thousand allocations trigger a pass over all of them, which more than doubles load time. Nothing
 we build has reference cycles that need collecting mid-load, so the collector is paused. On the way out the
-objects that survived are moved to the collector's permanent generation (``gc.freeze``), so the first
-collection after the pause does not have to walk them all either. Reference counting still frees them as
-usual once they are dropped; only objects caught in reference cycles would outlive their use.
+objects that survived are moved straight to the oldest generation (``gc.freeze`` then ``gc.unfreeze``), so
+the next young-generation collection does not walk them all; they stay collectable as usual.
 """
 
 from __future__ import annotations
@@ -23,5 +22,6 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         gc.freeze()
+        gc.unfreeze()  # frozen -> oldest generation: out of the young collections' way, still collectable
         if was_enabled:
             gc.enable()
