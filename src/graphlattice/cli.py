@@ -82,6 +82,109 @@ def cli() -> None:
     """
 
 
+# ---- live collection options (shared by collect and assess --live) ---------------------------------------
+
+
+def _live_options(fn: Callable[..., None]) -> Callable[..., None]:
+    """Where to collect from and how to sign in (see 'graphlattice collect --help')."""
+    options = [
+        click.option("--tenant", "tenant", metavar="ID", help="Tenant id or primary domain to sign in to."),
+        click.option("--client-id", metavar="ID", help="App registration (or user-assigned identity) id."),
+        click.option(
+            "--client-secret-env",
+            metavar="VAR",
+            help="Sign in as the app with the client secret held in environment variable VAR.",
+        ),
+        click.option(
+            "--certificate",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Sign in as the app with this certificate (PEM or PKCS#12 with its private key).",
+        ),
+        click.option(
+            "--certificate-password-env", metavar="VAR", help="Environment variable holding its password."
+        ),
+        click.option("--device-code", is_flag=True, help="Sign in as a user with a device code."),
+        click.option("--azure-cli", is_flag=True, help="Use the Azure CLI's signed-in account (az login)."),
+        click.option("--managed-identity", is_flag=True, help="Use this machine's managed identity."),
+        click.option(
+            "--base-url",
+            metavar="URL",
+            help="A Graph-compatible endpoint instead of Microsoft Graph (the Range's: range serve).",
+        ),
+        click.option(
+            "--token",
+            envvar="GRAPHLATTICE_TOKEN",
+            metavar="TOKEN",
+            help="Bearer token to send (or set GRAPHLATTICE_TOKEN); for --base-url.",
+        ),
+        click.option(
+            "--token-command",
+            metavar="CMD",
+            help="Command printing the bearer token on its last line ('graphlattice range token --as UPN').",
+        ),
+        click.option(
+            "--logs-days",
+            type=click.IntRange(1, 30),
+            default=7,
+            show_default=True,
+            help="Read audit and sign-in logs of the last N days (by the service's clock).",
+        ),
+        click.option("--no-logs", is_flag=True, help="Do not read audit and sign-in logs."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _live(conn: dict[str, Any]) -> tuple[Any, int | None]:
+    """(LiveOptions, log window in days or None) from the shared options."""
+    from graphlattice.collect.options import LiveOptions
+
+    days = None if conn.pop("no_logs", False) else conn.pop("logs_days", 7)
+    conn.pop("logs_days", None)
+    return LiveOptions(**conn), days
+
+
+def _run_collection(conn: dict[str, Any], out_dir: Path, *, resume: bool, force: bool) -> Any:
+    """Collect into ``out_dir`` with a progress row per collection; returns the CollectResult."""
+    from graphlattice.collect.collector import CollectOptions, collect
+    from graphlattice.collect.options import token_provider
+    from graphlattice.collect.plan import PLAN
+    from graphlattice.collect.progress import RichProgress
+
+    live, days = _live(conn)
+    tokens = token_provider(live)
+    options = CollectOptions(
+        out_dir=out_dir,
+        base_url=live.endpoint,
+        tenant_id=live.tenant,
+        resume=resume,
+        force=force,
+        logs_days=days,
+    )
+    names = [p.name for p in PLAN if days is not None or not p.is_log]
+    err = _stderr()
+    err.print(f"Collecting from {live.endpoint} into {out_dir} (read-only)", highlight=False)
+    with RichProgress(err, names) as progress:
+        result = collect(options, tokens, progress=progress)
+    stats = result.stats
+    failed = result.errors
+    err.print(
+        f"{len(result.outcomes) - len(failed)} of {len(result.outcomes)} collections read in "
+        f"{result.seconds:.1f} s: {stats.requests:,} requests ({stats.batched_requests:,} inside $batch), "
+        f"{stats.throttled} throttled, {stats.retries} retried.",
+        highlight=False,
+    )
+    for outcome in failed.values():
+        err.print(
+            f"[yellow]not collected:[/] {outcome.name}: {outcome.error} "
+            f"— grant {outcome.required_permission}",
+            soft_wrap=True,
+            highlight=False,
+        )
+    return result
+
+
 # ---- assess --------------------------------------------------------------------------------------------
 
 
@@ -128,6 +231,13 @@ def cli() -> None:
     show_default=True,
     help="Colour in the table; 'always' keeps it through a pipe (e.g. | less -R).",
 )
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Collect from Microsoft Graph (or --base-url) into a temporary snapshot first; takes the "
+    "options of 'graphlattice collect'.",
+)
+@_live_options
 def assess(
     snapshot: Path | None,
     demo: bool,
@@ -139,14 +249,19 @@ def assess(
     waivers_path: Path | None,
     risks: tuple[str, ...],
     color: str,
+    live: bool,
+    **conn: Any,
 ) -> None:
-    """Assess SNAPSHOT (a folder of Microsoft Graph JSON) or, with --demo, the demo tenant."""
+    """Assess SNAPSHOT (a folder of Microsoft Graph JSON), the demo tenant (--demo) or a live one (--live)."""
     from graphlattice.assess import run_assessment
 
-    if demo == (snapshot is not None):
-        raise UsageError("give either a SNAPSHOT folder or --demo (not both, not neither)")
+    if int(demo) + int(snapshot is not None) + int(live) != 1:
+        raise UsageError("give either a SNAPSHOT folder, --demo or --live (exactly one of them)")
     err = _stderr()
     with tempfile.TemporaryDirectory(prefix="graphlattice-demo-") as tmp:
+        if live:
+            snapshot = Path(tmp) / "live"
+            _run_collection(conn, snapshot, resume=False, force=False)
         if demo:
             from graphlattice.demo import generate_demo
 
@@ -721,6 +836,81 @@ def range_export(out_dir: Path, state_dir: Path | None, force: bool) -> None:
         f"Range exported to {out_dir.resolve()}; assess it with: graphlattice assess {out_dir}",
         highlight=False,
     )
+
+
+# ---- collect -------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@_live_options
+@click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), help="Snapshot folder to write."
+)
+@click.option("--resume", is_flag=True, help="Continue an interrupted run; finished collections are kept.")
+@click.option("--force", is_flag=True, help="Start over in a folder that is not empty.")
+@click.option(
+    "--permissions",
+    "show_permissions",
+    is_flag=True,
+    help="Print the read-only permissions each collection needs, and exit.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="For --permissions."
+)
+def collect(
+    out_dir: Path | None, resume: bool, force: bool, show_permissions: bool, fmt: str, **conn: Any
+) -> None:
+    """Read a tenant from Microsoft Graph (read-only) into a snapshot folder that 'assess' reads.
+
+    \b
+    An app registration with read-only application permissions (see --permissions):
+      graphlattice collect --tenant contoso.onmicrosoft.com --client-id APP_ID \\
+          --client-secret-env GRAPH_SECRET --out snapshot/
+    The Range's Graph-compatible endpoint (graphlattice range serve):
+      graphlattice collect --base-url http://127.0.0.1:8000 \\
+          --token-command 'graphlattice range token --as noor.haddad' --out snapshot/
+
+    Pages stream to disk, a collection appears when it is complete, and --resume continues an
+    interrupted run. A collection that cannot be read is recorded in manifest.json with the permission
+    to grant, and the risks that need it show UNKNOWN.
+    """
+    if show_permissions:
+        _print_permissions(fmt)
+        return
+    if out_dir is None:
+        raise UsageError("--out DIR is required (the snapshot folder to write)")
+    if resume and force:
+        raise UsageError("--resume and --force contradict each other: choose one")
+    _run_collection(conn, out_dir, resume=resume, force=force)
+    _stderr().print(f"Snapshot written to {out_dir.resolve()}; assess it with: graphlattice assess {out_dir}")
+
+
+def _print_permissions(fmt: str) -> None:
+    from rich.table import Table
+
+    from graphlattice.collect.options import permission_rows, permission_summary
+
+    rows, summary = permission_rows(), permission_summary()
+    if fmt == "json":
+        _print_json({"collections": rows, "permissions": summary})
+        return
+    table = Table(title="Read-only permissions the collector needs", title_justify="left")
+    table.add_column("Permission (application)", no_wrap=True)
+    table.add_column("Collections it reads (--format json: the Graph requests)")
+    for item in summary:
+        reads = []
+        for row in rows:
+            if item["permission"] in row["permissions"]:
+                notes = [n for n in ("optional" if row["optional"] else "", row["licence"]) if n]
+                reads.append(row["collection"] + (f" ({'; '.join(notes)})" if notes else ""))
+        table.add_row(str(item["permission"]), ", ".join(reads))
+    console = Console()
+    console.print(table)
+    console.print("Microsoft Graph appRole ids, for the app registration's manifest:")
+    for item in summary:
+        console.print(
+            f"  {item['permission']}: {item['id'] or '(look it up in your tenant)'}", highlight=False
+        )
 
 
 # ---- detect --------------------------------------------------------------------------------------------

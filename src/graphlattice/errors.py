@@ -10,6 +10,8 @@ The hierarchy, drawn once::
     │   ├── CatalogError              a risk article, check folder or detection rule is inconsistent (file:line)
     │   ├── LogError                  an audit or sign-in log file cannot be read (points at file:line)
     │   └── ScenarioError             a Range scenario file is invalid (points at file:line)
+    ├── CollectError                  a live collection from Microsoft Graph cannot go on (sign-in refused,
+    │                                 endpoint unreachable, retries exhausted) (exit 5)
     └── EntraRuleError                an Entra rule table (role matrix, strength, ...) is inconsistent
 
 Anything else escaping the library is a bug, and the CLI reports it as such.
@@ -20,6 +22,7 @@ from __future__ import annotations
 __all__ = [
     "ActionDenied",
     "CatalogError",
+    "CollectError",
     "ConfigError",
     "EntraRuleError",
     "GraphLatticeError",
@@ -112,6 +115,14 @@ class ActionDenied(RangeError):
         self.reason = reason
         self.records: list[dict[str, object]] = list(records or [])
         super().__init__(reason)
+
+
+class CollectError(GraphLatticeError):
+    """Collecting from Microsoft Graph (or a Graph-compatible endpoint) cannot go on: the token was refused,
+    the endpoint cannot be reached, or a request kept failing after every retry. The message never contains a
+    token or a secret."""
+
+    exit_code = 5
 
 
 class EntraRuleError(GraphLatticeError):
