@@ -71,6 +71,8 @@ def test_containment_deletes_both_rogue_methods_and_the_pass_and_says_a_reset_do
     assert f"/v1.0/users/{target_id}/revokeSignInSessions" in urls
     assert f"/v1.0/users/{issuer_id}/revokeSignInSessions" in urls
     assert "password reset does not help" in plan[4]["summary"]
+    assert plan[3]["verify"]["url"] == f"/v1.0/users/{target_id}?$select=signInSessionsValidFromDateTime"
+    assert plan[1]["verify"]["url"] == f"/v1.0/users/{target_id}/authentication/fido2Methods"
     resolve = plan[0]["resolve"]["methodId"]
     assert resolve["match"]["displayName"] == "iPhone 15 Pro"
     assert resolve["match"]["registeredAround"] == incident.details["methods"][0]["time"]

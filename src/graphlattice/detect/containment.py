@@ -101,6 +101,7 @@ class StepTemplate:
     for_each: str | None = None  # "method": one step per registered method
     condition: str | None = None  # when the step applies, in words
     principal_type: str = "user"  # the step applies only to a principal of this type
+    verify: str | None = None  # a GET (path like ``path``) that shows the change took effect
 
 
 def _revoke(principal: str, summary: str, condition: str | None = None) -> StepTemplate:
@@ -111,6 +112,7 @@ def _revoke(principal: str, summary: str, condition: str | None = None) -> StepT
         method="POST",
         path="/users/{id}/revokeSignInSessions",
         condition=condition,
+        verify="/users/{id}?$select=signInSessionsValidFromDateTime",
     )
 
 
@@ -121,6 +123,7 @@ _DELETE_METHODS = StepTemplate(
     method="DELETE",
     path="/users/{id}/authentication/{collection}/{methodId}",
     for_each="method",
+    verify="/users/{id}/authentication/{collection}",
 )
 _DELETE_TAP = StepTemplate(
     "delete-temporary-access-pass",
@@ -128,6 +131,7 @@ _DELETE_TAP = StepTemplate(
     "Delete the Temporary Access Pass of {name} so it cannot bootstrap again (a user holds at most one)",
     method="DELETE",
     path="/users/{id}/authentication/temporaryAccessPassMethods/{tapId}",
+    verify="/users/{id}/authentication/temporaryAccessPassMethods",
 )
 _NO_PASSWORD_RESET = StepTemplate(
     "note-password-reset",
@@ -227,6 +231,7 @@ PLANS: Mapping[str, tuple[StepTemplate, ...]] = MappingProxyType(
                 path="/users/{id}/authentication/requirements",
                 body={"perUserMfaState": "enforced"},
                 version="beta",
+                verify="/users/{id}/authentication/requirements",
             ),
             _revoke("target", "Revoke every session and refresh token of {name}"),
             _REVIEW_METHODS,
@@ -263,6 +268,8 @@ PLANS: Mapping[str, tuple[StepTemplate, ...]] = MappingProxyType(
                     "justification": "Assigned or activated without approval",
                 },
                 condition="unless the assignment is expected",
+                verify="/roleManagement/directory/roleAssignmentScheduleInstances?"
+                "$filter=principalId eq '{id}' and roleDefinitionId eq '{roleId}'",
             ),
             StepTemplate(
                 "review-policy",
@@ -284,39 +291,47 @@ ROOT_CAUSES: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
         "tap-bootstrapped-persistence": (
             (
                 "tap-issuers-standing-access",
-                "the issuer held a pass-issuing role without activation or approval",
+                "does the issuer hold a pass-issuing role without activation or approval?",
             ),
-            ("tap-issuance-unscoped", "passes can be issued to, and used by, any user"),
-            ("tap-policy-weak", "long-lived or reusable passes give an attacker time"),
-            ("mfa-registration-gate", "registration was possible from the pass session at a new place"),
+            ("tap-issuance-unscoped", "can passes be used by any user rather than a small enrolment group?"),
+            ("tap-policy-weak", "do long-lived or reusable passes give an attacker time?"),
+            (
+                "mfa-registration-gate",
+                "could methods be registered from a new place without a stronger check?",
+            ),
         ),
         "tap-issued-to-privileged-user": (
-            ("tap-issuance-unscoped", "passes can be used by privileged accounts"),
-            ("tap-issuers-standing-access", "who can issue passes, and with what oversight"),
+            ("tap-issuance-unscoped", "can privileged accounts use passes at all?"),
+            ("tap-issuers-standing-access", "who can issue passes, and with what oversight?"),
         ),
         "tap-issued-outside-hours": (
-            ("tap-issuers-standing-access", "issuers hold the role at night without activation or approval"),
-            ("tap-policy-weak", "long-lived or reusable passes"),
+            (
+                "tap-issuers-standing-access",
+                "do issuers hold the role at night without activation or approval?",
+            ),
+            ("tap-policy-weak", "are passes long-lived or reusable?"),
         ),
         "tap-issued-without-ticket": (
-            ("tap-issuers-standing-access", "issuers act without a recorded request"),
-            ("tap-issuance-unscoped", "passes can be issued to any user"),
+            ("tap-issuers-standing-access", "can issuers act without a recorded request?"),
+            ("tap-issuance-unscoped", "can passes be issued to any user?"),
         ),
         "security-info-registered-without-mfa": (
-            ("mfa-registration-gate", "registering security info did not require MFA"),
-            ("users-without-mfa", "users without a method can be claimed by whoever has the password"),
+            ("mfa-registration-gate", "does registering security info require MFA?"),
+            ("users-without-mfa", "which users have no method and can be claimed with a password alone?"),
         ),
         "mfa-methods-reset-then-reregistered": (
-            ("mfa-registration-gate", "re-registration after a reset did not require a verified pass"),
-            ("tap-issuers-standing-access", "service-desk roles that delete methods are standing"),
+            ("mfa-registration-gate", "does re-registration after a reset require a verified pass?"),
+            ("tap-issuers-standing-access", "are the service-desk roles that delete methods standing?"),
         ),
-        "strong-auth-disabled": (("users-without-mfa", "accounts left without an MFA requirement"),),
+        "strong-auth-disabled": (
+            ("users-without-mfa", "which accounts are left without an MFA requirement?"),
+        ),
         "tap-issuer-role-activated-without-approval": (
-            ("tap-issuers-standing-access", "pass-issuing roles are active or activatable without approval"),
+            ("tap-issuers-standing-access", "can pass-issuing roles be held or activated without approval?"),
         ),
     }
 )
-"""Rule name -> (risk id in the assessment catalogue, why it is a root cause of this incident)."""
+"""Rule name -> (risk id in the assessment catalogue, the question it answers for this incident)."""
 
 
 def build_plan(rule: str, context: PlanContext) -> list[dict[str, Any]]:
@@ -359,6 +374,12 @@ def _request(template: StepTemplate, values: Mapping[str, str]) -> dict[str, Any
     return request
 
 
+def _verify(template: StepTemplate, values: Mapping[str, str]) -> dict[str, str] | None:
+    if template.verify is None:
+        return None
+    return {"method": "GET", "url": f"/{template.version}" + _fill(template.verify, values)}
+
+
 def _base(template: StepTemplate, principal: Mapping[str, Any], summary: str) -> dict[str, Any]:
     step: dict[str, Any] = {
         "action": template.action,
@@ -391,6 +412,9 @@ def _step(
     request = _request(template, values)
     if request is not None:
         step["request"] = request
+    verify = _verify(template, values)
+    if verify is not None:
+        step["verify"] = verify
     if resolve_tap:
         step["resolve"] = {
             "tapId": {
@@ -426,6 +450,9 @@ def _method_step(
         return step
     path_values = {**values, "collection": collection[0], "methodId": "{methodId}"}
     step["request"] = _request(template, path_values)
+    verify = _verify(template, path_values)
+    if verify is not None:
+        step["verify"] = verify
     match: dict[str, Any] = {"@odata.type": collection[1], "registeredAround": method.time}
     if method.device_name:
         match["displayName"] = method.device_name
