@@ -132,3 +132,10 @@ def test_a_bad_rule_file_is_one_clear_error(tmp_path: Path) -> None:
     (tmp_path / "broken.yaml").write_text("title: [unclosed\n", encoding="utf-8")
     with pytest.raises(CatalogError, match=r"broken\.yaml:2: not valid YAML"):
         load_pack([bad])
+
+
+def test_the_field_reference_is_in_step_with_the_code() -> None:
+    from graphlattice.detect.fields import markdown
+
+    reference = Path(__file__).parents[2] / "src/graphlattice/detect/FIELDS.md"
+    assert reference.read_text(encoding="utf-8") == markdown(), "regenerate FIELDS.md from fields.markdown()"

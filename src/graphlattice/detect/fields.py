@@ -44,6 +44,7 @@ __all__ = [
     "base_columns",
     "event_columns",
     "field_map",
+    "markdown",
 ]
 
 AUDIT = "audit"
@@ -595,3 +596,33 @@ def event_columns(table: str) -> tuple[Field, ...]:
 _BY_TABLE: Mapping[str, Mapping[str, Field]] = MappingProxyType(
     {t: MappingProxyType({f.name: f for f in FIELDS if t in f.tables}) for t in (AUDIT, SIGNIN)}
 )
+
+
+def markdown() -> str:
+    """The field set as a Markdown reference (``FIELDS.md`` beside this module is this text)."""
+    lines = [
+        "# Canonical log fields",
+        "",
+        "Generated from `graphlattice.detect.fields` (a test keeps the two in step). Rules name only these",
+        "fields; `audit_events` answers `logsource: {product: azure, service: auditlogs}`, `signin_events`",
+        "answers `service: signinlogs`. Enrichment fields are computed after ingest, not read from the logs.",
+        "",
+    ]
+    for kind, title in (
+        (AUDIT, "Audit events (`audit_events`)"),
+        (SIGNIN, "Sign-in events (`signin_events`)"),
+    ):
+        lines += [
+            f"## {title}",
+            "",
+            "| Field | Type | Meaning | Graph JSON | Log Analytics |",
+            "|---|---|---|---|---|",
+        ]
+        for f in event_columns(kind):
+            name = f"`{f.name}`" + (" (enrichment)" if f.enrichment else "")
+            if f.subfields:
+                name += " — parts " + ", ".join(f"`{f.name}.{sub}`" for sub in f.subfields)
+            cells = (name, f.sql_type, f.description, f.graph, f.sentinel)
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
