@@ -7,7 +7,7 @@ The hierarchy, drawn once::
     ├── InputError                    user-supplied data cannot be used (exit 3)
     │   ├── SnapshotError             a snapshot directory, file or record has the wrong shape
     │   ├── ConfigError               a config or waivers file is malformed
-    │   ├── CatalogError              a risk article, check folder or detection rule is inconsistent (file:line)
+    │   ├── CatalogError              a risk article, check folder or detection rule is wrong (file:line)
     │   ├── LogError                  an audit or sign-in log file cannot be read (points at file:line)
     │   └── ScenarioError             a Range scenario file is invalid (points at file:line)
     ├── CollectError                  a live collection from Microsoft Graph cannot go on (sign-in refused,
