@@ -369,15 +369,15 @@ class GraphClient:
     # -- sending ------------------------------------------------------------------------------------------
 
     def _note_time(self, response: httpx.Response) -> None:
+        """Remember the service's clock from the first answer that carries a ``Date``."""
         if self.server_time is not None:
             return
         stamp = response.headers.get("date")
-        when: datetime | None = None
-        if stamp:
-            with contextlib.suppress(TypeError, ValueError):
-                when = parsedate_to_datetime(stamp).astimezone(UTC)
-        self.server_time = when or datetime.now(UTC).replace(microsecond=0)
-        self.first_response.set()
+        if not stamp:
+            return
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            self.server_time = parsedate_to_datetime(stamp).astimezone(UTC)
+            self.first_response.set()
 
     def _failed_send(self) -> None:
         self._failures_in_row += 1

@@ -203,15 +203,19 @@ class _Run:
 
     # -- state ----------------------------------------------------------------------------------------
 
-    def collected_at(self) -> datetime | None:
+    def collected_at(self, *, settle: bool = False) -> datetime | None:
+        """The service's clock at its first answer (kept across a resume); ``settle``: this machine's clock
+        when the service sent no ``Date``."""
         stamp = self.state.get("collectedAt")
         if isinstance(stamp, str):
             with contextlib.suppress(ValueError):
                 return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-        if self.client.server_time is not None:
-            self.state["collectedAt"] = _iso(self.client.server_time)
-            return self.client.server_time
-        return None
+        when = self.client.server_time
+        if when is None and settle:
+            when = datetime.now(UTC).replace(microsecond=0)
+        if when is not None:
+            self.state["collectedAt"] = _iso(when)
+        return when
 
     async def save(self) -> None:
         async with self.save_lock:
@@ -305,7 +309,7 @@ class _Run:
         now = self.collected_at()
         if now is None:
             await self._learn_time()
-            now = self.collected_at()
+            now = self.collected_at(settle=True)
         assert now is not None
         since = now - timedelta(days=days)
         query = log_query(plan.name, since)
@@ -544,7 +548,7 @@ class _Run:
             tasks.create_task(job(wanted["authenticationMethods"]))
 
     def manifest(self) -> dict[str, Any]:
-        collected = self.collected_at() or datetime.now(UTC)
+        collected = self.collected_at(settle=True) or datetime.now(UTC)
         manifest: dict[str, Any] = {
             "tenantId": self.state.get("tenantId") or "unknown",
             "collectedAt": _iso(collected),
