@@ -35,6 +35,7 @@ from types import MappingProxyType
 
 __all__ = [
     "AUDIT",
+    "BASE_TABLES",
     "EVENT_TABLES",
     "FIELDS",
     "LOGSOURCE_TABLES",

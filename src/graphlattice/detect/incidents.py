@@ -336,7 +336,7 @@ def _registered_without_mfa(
     reg = records[match.steps[0][1][0]]
     user = _target(reg) or _initiator(reg)
     methods = registered_methods([reg])
-    session = _load_session(records, reg)
+    session = _session(reg)
     summary = (
         f"{_who(user)} registered {METHOD_NAMES.get(reg.get('method_type') or '', 'a method')} at "
         f"{iso(reg['time'])} from {reg.get('initiator_ip') or 'an unknown address'} in a session that "
@@ -347,7 +347,7 @@ def _registered_without_mfa(
     return Built(summary, principals, _clean(details), PlanContext(principals, methods))
 
 
-def _load_session(records: Mapping[str, Record], reg: Record) -> dict[str, Any]:
+def _session(reg: Record) -> dict[str, Any]:
     return _clean(
         {
             "record": reg.get("session_signin_id"),
@@ -388,7 +388,7 @@ def _reset_then_reregistered(
             for r in deleted
         ],
         "methods": _methods_json(methods),
-        "session": _load_session(records, first),
+        "session": _session(first),
     }
     principals = _principals(admin=admin, target=target)
     return Built(summary, principals, _clean(details), PlanContext(principals, methods))

@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from graphlattice.detect.fields import AUDIT, BASE_TABLES, SIGNIN, base_columns, event_columns
+from graphlattice.detect.fields import AUDIT, BASE_TABLES, SIGNIN, base_columns
 from graphlattice.errors import UsageError
 
 __all__ = ["Store", "schema_fingerprint"]
@@ -147,10 +147,6 @@ class Store:
 
     def next_batch(self) -> int:
         return int(self.one("SELECT coalesce(max(batch), 0) + 1 FROM ingest_log")[0])
-
-    def event_columns_sql(self, kind: str) -> str:
-        """The comma-separated column list of an event table, in canonical order."""
-        return ", ".join(f'"{f.name}"' for f in event_columns(kind))
 
 
 def _first_line(exc: BaseException) -> str:
