@@ -838,6 +838,88 @@ def range_export(out_dir: Path, state_dir: Path | None, force: bool) -> None:
     )
 
 
+@range_group.command("serve")
+@_state_option
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="0 picks a free port."
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; keep the loopback default unless learners connect from other machines.",
+)
+@click.option(
+    "--throttle",
+    is_flag=True,
+    help="Apply Microsoft Graph's documented throttling budgets (429s, Retry-After).",
+)
+def range_serve(state_dir: Path | None, port: int, host: str, throttle: bool) -> None:
+    """Serve the range as a Microsoft Graph endpoint (/v1.0 and /beta) for any Graph client or SDK.
+
+    \b
+    Prints the base URL; every request needs a token from 'range token':
+      graphlattice range serve --port 8000
+      TOKEN=$(graphlattice range token --as noor.haddad | tail -n 1)
+      curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/v1.0/users
+    Writes (create a TAP, delete a method, revoke sessions ...) are Range actions: journaled, logged, and
+    visible in 'range log'. What is served: docs/graph-parity.md.
+    """
+    from graphlattice.server.serve import run
+
+    _open_range(state_dir)  # a clear error before binding when there is no range
+    err = _stderr()
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        err.print(
+            f"warning: listening on {host}: anyone who can reach it and holds a token of this range can act "
+            "as that principal",
+            highlight=False,
+        )
+
+    def announce(url: str) -> None:
+        sys.stdout.write(f"{url}/v1.0\n")
+        sys.stdout.flush()
+        folder = f" --state {state_dir}" if state_dir is not None else ""
+        err.print(
+            f"Range Graph endpoint: {url}/v1.0 (beta: {url}/beta)"
+            + (" with Graph's throttling budgets" if throttle else "")
+            + f". Tokens: graphlattice range token --as UPN{folder}. Ctrl+C stops it.",
+            highlight=False,
+        )
+
+    try:
+        run(state_dir, host=host, port=port, throttle=throttle, announce=announce)
+    except KeyboardInterrupt:
+        err.print("stopped")
+
+
+@range_group.command("token")
+@_state_option
+@click.option("--as", "as_upn", help="A user of the range (UPN or its local part): a delegated token.")
+@click.option("--app", "app_id", help="A service principal of the range (appId or object id): an app token.")
+def range_token(state_dir: Path | None, as_upn: str | None, app_id: str | None) -> None:
+    """Print a bearer token for the range's Graph endpoint (on the last line of the output).
+
+    A user's token acts with that user's Entra roles; an application's with the Microsoft Graph
+    application permissions its service principal holds. Tokens are signed with a secret kept in the range's
+    folder: the same principal always gets the same token.
+    """
+    from graphlattice.server.service import RangeService
+
+    if (as_upn is None) == (app_id is None):
+        raise UsageError("name the principal: --as UPN (a user) or --app APPID (a service principal)")
+    service = RangeService(state_dir)
+    if as_upn is not None:
+        token = service.token_for_user(_expand_upn(service.range, as_upn))
+        who = f"user {_expand_upn(service.range, as_upn)} (delegated)"
+    else:
+        token = service.token_for_app(str(app_id))
+        who = f"application {app_id}"
+    _stderr().print(f"Bearer token for {who} in {service.state_dir}:", highlight=False)
+    sys.stdout.write(token + "\n")
+    sys.stdout.flush()
+
+
 # ---- collect -------------------------------------------------------------------------------------------
 
 

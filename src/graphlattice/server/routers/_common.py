@@ -1,0 +1,79 @@
+"""Helpers the routers share: writes as Range actions, lookups that answer 404, object shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from graphlattice.errors import ActionDenied, RangeError
+from graphlattice.range.actions import ActionResult
+from graphlattice.server import access as A
+from graphlattice.server.context import GraphContext
+from graphlattice.server.errors import FORBIDDEN, GraphError, bad_request, not_found
+
+__all__ = ["NS", "act", "directory_shape", "user_or_404", "without"]
+
+Json = dict[str, Any]
+NS = "#microsoft.graph."
+USER_DEFAULT = (
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
+)
+"""v1.0 returns only these user properties unless ``$select`` names others (Graph's default property set)."""
+USER_SELECT_ONLY = frozenset({"signInActivity", "signInSessionsValidFromDateTime", "passwordProfile"})
+"""Properties Graph returns only when selected, in beta too."""
+
+
+def act(ctx: GraphContext, action: str, params: Mapping[str, Any], access: A.Access) -> ActionResult:
+    """Carry out a Range action as the signed-in user; refusals become Graph errors (403 for missing
+    privileges, 400 for what the service itself refuses, e.g. a lifetime outside the policy)."""
+    actor = ctx.actor(access)
+    try:
+        return ctx.service.act(action, dict(params), actor=actor)
+    except ActionDenied as denied:
+        if denied.reason.startswith("Insufficient privileges"):
+            raise GraphError(403, FORBIDDEN, denied.reason) from None
+        raise bad_request(denied.reason) from None
+    except RangeError as exc:
+        raise bad_request(str(exc)) from None
+
+
+def user_or_404(ctx: GraphContext, key: str) -> Json:
+    user = ctx.views.user(key)
+    if user is None:
+        raise not_found(key)
+    return user
+
+
+def without(item: Json, names: frozenset[str]) -> Json:
+    return {k: v for k, v in item.items() if k not in names}
+
+
+def user_shape(ctx: GraphContext) -> Any:
+    if ctx.beta:
+        return lambda user: without(user, USER_SELECT_ONLY)
+    return lambda user: {k: user.get(k, [] if k == "businessPhones" else None) for k in USER_DEFAULT}
+
+
+GROUP_NAV = frozenset({"members", "owners"})
+SP_NAV = frozenset({"appRoleAssignments"})
+
+
+def directory_shape(ctx: GraphContext, kind: str, item: Json) -> Json:
+    """A directory object as a member list shows it (with its ``@odata.type``)."""
+    if kind == "user":
+        body = user_shape(ctx)(item)
+    elif kind == "group":
+        body = without(item, GROUP_NAV)
+    else:
+        body = without(item, SP_NAV)
+    return {"@odata.type": NS + kind, **body}

@@ -1,0 +1,285 @@
+"""One Range behind the endpoint: a lock around its actions and Graph JSON views that last until the next one.
+
+Reads never touch the :class:`~graphlattice.range.engine.Range` itself: :class:`Views` is built (lazily,
+piece by piece) from a copy of the state and serves every read until an action changes the range. Writes go
+through :meth:`RangeService.act`, i.e. :meth:`Range.act <graphlattice.range.engine.Range.act>`, so they are
+journaled and logged exactly like the command line's; each one starts a new generation of views.
+
+The command line may act on the same folder while the server runs (learners mix the two): the state file is
+checked on every request and a change made by someone else reloads the range.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from graphlattice.entra.permissions import MICROSOFT_GRAPH_APP_ID, permission_name
+from graphlattice.errors import RangeError
+from graphlattice.range.actions import ActionResult
+from graphlattice.range.engine import Range
+from graphlattice.range.sessions import user_active_roles
+from graphlattice.range.state import RangeState
+from graphlattice.range.store import STATE_FILE
+from graphlattice.server.auth import RANGE_CLIENT_APP_ID, Principal, load_secret, mint_token
+from graphlattice.tenant.model import Tenant
+
+__all__ = ["Json", "RangeService", "Views"]
+
+Json = dict[str, Any]
+
+
+def _key(value: object) -> str:
+    return str(value or "").casefold()
+
+
+class Views:
+    """Read-only Graph JSON of one generation of the range (never mutate what it hands out)."""
+
+    def __init__(self, state: RangeState, generation: int) -> None:
+        self.generation = generation
+        self.state = state
+        self.tenant_id = state.tenant_id
+        self.collections: Mapping[str, Any] = state.collections
+        self._roles: dict[str, frozenset[str]] = {}
+        self._memo: dict[tuple[object, ...], Any] = {}
+
+    def memo(self, key: tuple[object, ...], make: Callable[[], Any]) -> Any:
+        """A value derived from this generation, computed once."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
+
+    def items(self, name: str) -> list[Json]:
+        value = self.collections.get(name)
+        return value if isinstance(value, list) else []
+
+    # ---- directory objects ---------------------------------------------------------------------------
+
+    @cached_property
+    def users(self) -> list[Json]:
+        return self.items("users")
+
+    @cached_property
+    def _user_index(self) -> dict[str, Json]:
+        index: dict[str, Json] = {}
+        for user in self.users:
+            index[_key(user.get("id"))] = user
+            upn = user.get("userPrincipalName")
+            if upn:
+                index.setdefault(_key(upn), user)
+        return index
+
+    def user(self, key: str) -> Json | None:
+        """A user by object id or user principal name."""
+        return self._user_index.get(_key(key))
+
+    @cached_property
+    def _group_index(self) -> dict[str, Json]:
+        return {_key(g.get("id")): g for g in self.items("groups")}
+
+    def group(self, key: str) -> Json | None:
+        return self._group_index.get(_key(key))
+
+    @cached_property
+    def _sp_index(self) -> dict[str, Json]:
+        index: dict[str, Json] = {}
+        for sp in self.items("servicePrincipals"):
+            index[_key(sp.get("id"))] = sp
+        return index
+
+    def service_principal(self, key: str) -> Json | None:
+        return self._sp_index.get(_key(key))
+
+    def service_principal_by_app_id(self, app_id: str) -> Json | None:
+        wanted = _key(app_id)
+        return next((sp for sp in self.items("servicePrincipals") if _key(sp.get("appId")) == wanted), None)
+
+    def directory_object(self, key: str) -> tuple[str, Json] | None:
+        """("user" | "group" | "servicePrincipal", object) for an object id."""
+        for kind, found in (
+            ("user", self.user(key)),
+            ("group", self.group(key)),
+            ("servicePrincipal", self.service_principal(key)),
+        ):
+            if found is not None:
+                return kind, found
+        return None
+
+    # ---- methods, reports, logs ----------------------------------------------------------------------
+
+    def methods_of(self, user_id: str) -> list[Json]:
+        methods = self.collections.get("authenticationMethods") or {}
+        found = methods.get(_key(user_id)) if isinstance(methods, Mapping) else None
+        return found if isinstance(found, list) else []
+
+    @cached_property
+    def registration_details(self) -> list[Json]:
+        return self.state.registration_details()
+
+    @property
+    def audits(self) -> list[Json]:
+        return self.state.audits
+
+    @property
+    def sign_ins(self) -> list[Json]:
+        return self.state.sign_ins
+
+    # ---- who may do what -----------------------------------------------------------------------------
+
+    @cached_property
+    def tenant(self) -> Tenant:
+        return self.state.tenant(with_logs=False)
+
+    def active_roles(self, user_id: str) -> frozenset[str]:
+        """Role template ids the user holds active at tenant scope (cached for the generation)."""
+        key = _key(user_id)
+        found = self._roles.get(key)
+        if found is None:
+            found = self._roles[key] = user_active_roles(self.tenant, key)
+        return found
+
+    @cached_property
+    def _graph_app_roles(self) -> tuple[str | None, dict[str, str]]:
+        graph = self.service_principal_by_app_id(MICROSOFT_GRAPH_APP_ID)
+        if graph is None:
+            return None, {}
+        names = {
+            _key(role.get("id")): str(role.get("value"))
+            for role in graph.get("appRoles") or ()
+            if isinstance(role, Mapping) and role.get("value")
+        }
+        return _key(graph.get("id")), names
+
+    def app_permissions(self, sp_id: str) -> frozenset[str]:
+        """Lower-case names of the Microsoft Graph application permissions a service principal holds."""
+        sp = self.service_principal(sp_id)
+        if sp is None:
+            return frozenset()
+        graph_id, names = self._graph_app_roles
+        held: set[str] = set()
+        for grant in sp.get("appRoleAssignments") or ():
+            if not isinstance(grant, Mapping):
+                continue
+            if graph_id is not None and _key(grant.get("resourceId")) not in (graph_id, ""):
+                continue
+            role = _key(grant.get("appRoleId"))
+            name = names.get(role) or permission_name(role)
+            if name:
+                held.add(name.casefold())
+        return frozenset(held)
+
+
+@dataclass(frozen=True, slots=True)
+class _Stamp:
+    mtime_ns: int
+    size: int
+    inode: int
+
+
+class RangeService:
+    """The range a server process serves (one per process)."""
+
+    def __init__(self, state_dir: Path | None = None) -> None:
+        self._rng = Range.open(state_dir)
+        self.state_dir = self._rng.state_dir
+        self.secret = load_secret(self.state_dir)
+        self.lock = threading.RLock()
+        self.generation = 0
+        self._views: Views | None = None
+        self._stamp = self._read_stamp()
+        self.operations: dict[str, Json] = {}  # resetPassword long-running operations, by id
+
+    @property
+    def range(self) -> Range:
+        return self._rng
+
+    def _read_stamp(self) -> _Stamp | None:
+        try:
+            st = os.stat(self.state_dir / STATE_FILE)
+        except OSError:
+            return None
+        return _Stamp(st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def refresh(self) -> None:
+        """Reload when someone else (the command line) changed the range since we last looked."""
+        stamp = self._read_stamp()
+        if stamp == self._stamp or stamp is None:
+            return
+        with self.lock:
+            stamp = self._read_stamp()
+            if stamp == self._stamp or stamp is None:
+                return
+            try:
+                self._rng = Range.open(self.state_dir)
+            except RangeError:
+                return  # caught mid-write by another process: keep serving what we have
+            self._stamp = stamp
+            self._bump()
+
+    def _bump(self) -> None:
+        self.generation += 1
+        self._views = None
+
+    def views(self) -> Views:
+        self.refresh()
+        views = self._views
+        if views is None:
+            with self.lock:
+                views = self._views
+                if views is None:
+                    views = self._views = Views(self._rng.peek(), self.generation)
+        return views
+
+    def act(self, action: str, params: Mapping[str, Any], *, actor: str) -> ActionResult:
+        """Carry out a Range action as ``actor`` (journaled and logged like the command line's)."""
+        with self.lock:
+            self.refresh()
+            try:
+                return self._rng.act(action, params, actor=actor)
+            finally:
+                self._stamp = self._read_stamp()
+                self._bump()
+
+    # ---- principals and tokens -----------------------------------------------------------------------
+
+    def principal(self, kind: str, object_id: str) -> Principal | None:
+        views = self.views()
+        if kind == "user":
+            user = views.user(object_id)
+            if user is None:
+                return None
+            return Principal(
+                "user", _key(user.get("id")), str(user.get("userPrincipalName") or ""), RANGE_CLIENT_APP_ID
+            )
+        sp = views.service_principal(object_id)
+        if sp is None:
+            return None
+        return Principal("app", _key(sp.get("id")), str(sp.get("displayName") or ""), _key(sp.get("appId")))
+
+    def token_for_user(self, key: str) -> str:
+        user = self.views().user(key)
+        if user is None:
+            raise RangeError(f"unknown user: {key} (a token is for a user of the range, by UPN or id)")
+        principal = self.principal("user", str(user.get("id")))
+        assert principal is not None
+        return mint_token(self.secret, self.views().tenant_id, principal)
+
+    def token_for_app(self, key: str) -> str:
+        views = self.views()
+        sp = views.service_principal_by_app_id(key) or views.service_principal(key)
+        if sp is None:
+            known = ", ".join(
+                f"{sp.get('displayName')} ({sp.get('appId')})" for sp in views.items("servicePrincipals")
+            )
+            raise RangeError(
+                f"no service principal with appId or id {key} in the range; it has: {known or 'none'}"
+            )
+        principal = self.principal("app", str(sp.get("id")))
+        assert principal is not None
+        return mint_token(self.secret, views.tenant_id, principal)
