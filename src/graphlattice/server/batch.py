@@ -57,6 +57,8 @@ def _check(doc: Any) -> list[dict[str, Any]]:
             or any(c in url for c in "\r\n")
         ):
             raise bad_request(f"Batch request '{rid}' needs a relative 'url', e.g. /users?$top=5.")
+        if url.lstrip("/").split("?")[0].rstrip("/").casefold() == "$batch":
+            raise bad_request(f"Batch request '{rid}': a batch cannot contain another batch.")
         headers = req.get("headers") or {}
         if not isinstance(headers, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in headers.items()

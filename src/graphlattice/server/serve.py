@@ -25,7 +25,7 @@ __all__ = ["RunningServer", "background", "bind", "run"]
 def bind(host: str, port: int) -> socket.socket:
     """A listening-ready socket (port 0: a free port), or a one-line error."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio then sets TCP_NODELAY
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
