@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 import string
-from urllib.parse import quote
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -184,7 +184,9 @@ def test_bad_bodies_are_400(served: RunningServer) -> None:
 
 
 def test_unknown_version_and_method(served: RunningServer) -> None:
-    response = httpx.get(f"{served.url}/v2.0/users", headers={"Authorization": f"Bearer {served.token(NOOR)}"})
+    response = httpx.get(
+        f"{served.url}/v2.0/users", headers={"Authorization": f"Bearer {served.token(NOOR)}"}
+    )
     assert_graph_error(response, 400, "Request_BadRequest")
     assert_graph_error(as_user(served, NOOR).request("PUT", "/users"), 405, "Request_BadRequest")
 
@@ -195,7 +197,7 @@ def test_unknown_version_and_method(served: RunningServer) -> None:
         ("GET", "/devices"),
         ("GET", "/users/{mia}/memberOf"),
         ("POST", "/identity/conditionalAccess/namedLocations"),
-        ("GET", "/users?$search=\"displayName:mia\""),
+        ("GET", '/users?$search="displayName:mia"'),
         ("PATCH", "/policies/authenticationMethodsPolicy"),
     ],
 )
@@ -208,25 +210,89 @@ def test_graph_features_the_range_lacks_are_501(served: RunningServer, method: s
 def test_path_segments_ignore_case(served: RunningServer) -> None:
     noor = as_user(served, NOOR)
     assert noor.get("/Users?$top=1").status_code == 200
-    assert noor.get("/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/temporaryaccesspass").status_code == 200
+    assert (
+        noor.get(
+            "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/temporaryaccesspass"
+        ).status_code
+        == 200
+    )
 
 
 # ---- fuzzing: malformed input is never a 500 ------------------------------------------------------------
 
 _SEGMENTS = [
-    "users", "groups", "me", "authentication", "methods", "temporaryAccessPassMethods", "fido2Methods",
-    "auditLogs", "signIns", "directoryAudits", "policies", "roleManagementPolicies", "identity",
-    "conditionalAccess", "policies", "roleManagement", "directory", "roleAssignments", "members", "$ref",
-    "$batch", "reports", "servicePrincipals", "revokeSignInSessions", "resetPassword", "operations",
-    "authenticationMethodsPolicy", "authenticationMethodConfigurations", "TemporaryAccessPass", "..", ".",
-    "%00", "%ff", "%2F", "~", "'", "(", ")", "appId='x'", "28c10230-6103-485e-b985-444c60001490",
+    "users",
+    "groups",
+    "me",
+    "authentication",
+    "methods",
+    "temporaryAccessPassMethods",
+    "fido2Methods",
+    "auditLogs",
+    "signIns",
+    "directoryAudits",
+    "policies",
+    "roleManagementPolicies",
+    "identity",
+    "conditionalAccess",
+    "policies",
+    "roleManagement",
+    "directory",
+    "roleAssignments",
+    "members",
+    "$ref",
+    "$batch",
+    "reports",
+    "servicePrincipals",
+    "revokeSignInSessions",
+    "resetPassword",
+    "operations",
+    "authenticationMethodsPolicy",
+    "authenticationMethodConfigurations",
+    "TemporaryAccessPass",
+    "..",
+    ".",
+    "%00",
+    "%ff",
+    "%2F",
+    "~",
+    "'",
+    "(",
+    ")",
+    "appId='x'",
+    "28c10230-6103-485e-b985-444c60001490",
 ]
-_OPTIONS = ["$top", "$select", "$filter", "$skiptoken", "$expand", "$orderby", "$count", "$skip", "$search", "x"]
+_OPTIONS = [
+    "$top",
+    "$select",
+    "$filter",
+    "$skiptoken",
+    "$expand",
+    "$orderby",
+    "$count",
+    "$skip",
+    "$search",
+    "x",
+]
 _FILTERS = [
-    "id eq 'a'", "userPrincipalName eq ''''", "startswith(displayName,'M')", "not(", "a/any(", "a/any(t:",
-    "targetResources/any(t: t/id eq 'x')", "methodsRegistered/any(m: m eq 'fido2')", "((((((((((", "eq eq eq",
-    "createdDateTime ge 2026-13-45T99:99:99Z", "id in ()", "id in ('a',", "scopeId eq '/' and scopeType eq",
-    "x" * 5000, "isAdmin eq true or isAdmin eq false and not isAdmin eq null", "'unterminated", "1 eq 1",
+    "id eq 'a'",
+    "userPrincipalName eq ''''",
+    "startswith(displayName,'M')",
+    "not(",
+    "a/any(",
+    "a/any(t:",
+    "targetResources/any(t: t/id eq 'x')",
+    "methodsRegistered/any(m: m eq 'fido2')",
+    "((((((((((",
+    "eq eq eq",
+    "createdDateTime ge 2026-13-45T99:99:99Z",
+    "id in ()",
+    "id in ('a',",
+    "scopeId eq '/' and scopeType eq",
+    "x" * 5000,
+    "isAdmin eq true or isAdmin eq false and not isAdmin eq null",
+    "'unterminated",
+    "1 eq 1",
 ]
 
 
@@ -251,7 +317,9 @@ def test_fuzzed_requests_never_get_a_500(served: RunningServer) -> None:
         method = rng.choice(["GET", "GET", "POST", "PATCH", "DELETE", "PUT"])
         body: bytes | None = None
         if method in ("POST", "PATCH", "PUT"):
-            body = rng.choice([b"", b"{", b"null", b"[1,2]", b'{"requests": 5}', _junk(rng).encode(), b'{"a":{"b":[]}}'])
+            body = rng.choice(
+                [b"", b"{", b"null", b"[1,2]", b'{"requests": 5}', _junk(rng).encode(), b'{"a":{"b":[]}}']
+            )
         try:
             response = noor.request(
                 method,
@@ -261,7 +329,13 @@ def test_fuzzed_requests_never_get_a_500(served: RunningServer) -> None:
             )
         except httpx.InvalidURL:
             continue
-        assert response.status_code < 500 or response.status_code == 501, (method, path, params, body, response.text)
+        assert response.status_code < 500 or response.status_code == 501, (
+            method,
+            path,
+            params,
+            body,
+            response.text,
+        )
         if response.status_code >= 400:
             assert "error" in response.json(), response.text
 
@@ -275,7 +349,12 @@ def test_fuzzed_batches_never_get_a_500(served: RunningServer) -> None:
         {"requests": [{"id": 1, "method": "GET", "url": "/users"}]},
         {"requests": [{"id": "1", "method": "GET", "url": "https://evil.example/users"}]},
         {"requests": [{"id": "1", "method": "GET", "url": "/users", "dependsOn": ["1"]}]},
-        {"requests": [{"id": "1", "method": "GET", "url": "/users", "dependsOn": ["2"]}, {"id": "2", "method": "GET", "url": "/me", "dependsOn": ["1"]}]},
+        {
+            "requests": [
+                {"id": "1", "method": "GET", "url": "/users", "dependsOn": ["2"]},
+                {"id": "2", "method": "GET", "url": "/me", "dependsOn": ["1"]},
+            ]
+        },
         {"requests": [{"id": "1", "method": "POST", "url": "/users", "body": {"a": 1}}]},
         {"requests": [{"id": "1", "method": "GET", "url": "/$batch"}]},
         {"requests": "nope"},
@@ -286,10 +365,16 @@ def test_fuzzed_batches_never_get_a_500(served: RunningServer) -> None:
         assert response.status_code == 400, response.text
     for _ in range(60):
         requests = [
-            {"id": _junk(rng) or "x", "method": rng.choice(["GET", "get", "POST", "BREW"]), "url": "/" + _junk(rng)}
+            {
+                "id": _junk(rng) or "x",
+                "method": rng.choice(["GET", "get", "POST", "BREW"]),
+                "url": "/" + _junk(rng),
+            }
             for _ in range(rng.randint(1, 4))
         ]
         response = noor.post("/$batch", json={"requests": requests})
         assert response.status_code < 500, response.text
         if response.status_code == 200:
-            assert all(r["status"] < 500 or r["status"] == 501 for r in response.json()["responses"]), response.text
+            assert all(r["status"] < 500 or r["status"] == 501 for r in response.json()["responses"]), (
+                response.text
+            )

@@ -65,7 +65,10 @@ def test_v1_returns_the_default_user_properties_and_beta_more(served: RunningSer
         (f"/users?$filter=userPrincipalName eq '{MIA.upper()}'", ["Mia Hoffmann"]),
         ("/users?$filter=startswith(displayName,'e')", ["Elif Demir", "Emergency Access 01"]),
         (f"/users?$filter=userPrincipalName in ('{MIA}', '{NOOR}')", ["Noor Haddad", "Mia Hoffmann"]),
-        ("/users?$filter=startswith(displayName,'e') and not(displayName eq 'Elif Demir')", ["Emergency Access 01"]),
+        (
+            "/users?$filter=startswith(displayName,'e') and not(displayName eq 'Elif Demir')",
+            ["Emergency Access 01"],
+        ),
         ("/groups?$filter=displayName eq 'TAP enrolment'", None),
     ],
 )
@@ -83,7 +86,9 @@ def test_audit_filters(served: RunningServer) -> None:
     assert audits, "the scenario's timeline writes audit records"
     stamps = [a["activityDateTime"] for a in audits]
     assert stamps == sorted(stamps, reverse=True)  # newest first
-    tap = elif_.get("/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Admin registered security info'")
+    tap = elif_.get(
+        "/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Admin registered security info'"
+    )
     rows = tap.json()["value"]
     assert rows and {r["activityDisplayName"] for r in rows} == {"Admin registered security info"}
     mia_id = as_user(served, NOOR).get(f"/users/{MIA}").json()["id"]
@@ -125,7 +130,8 @@ def test_sign_ins_v1_is_interactive_and_without_beta_fields(served: RunningServe
     assert all("authenticationDetails" in r for r in beta)
     assert all(r["isInteractive"] for r in v1)
     every = noor_beta.get(
-        "/auditLogs/signIns?$filter=signInEventTypes/any(t: t eq 'interactiveUser' or t eq 'nonInteractiveUser')"
+        "/auditLogs/signIns?$filter=signInEventTypes/any(t: t eq 'interactiveUser' "
+        "or t eq 'nonInteractiveUser')"
     ).json()["value"]
     non_interactive = noor_beta.get(
         "/auditLogs/signIns?$filter=signInEventTypes/any(t: t eq 'nonInteractiveUser')"
@@ -137,14 +143,21 @@ def test_sign_ins_v1_is_interactive_and_without_beta_fields(served: RunningServe
     later = noor_v1.get(f"/auditLogs/signIns?$filter=createdDateTime ge {since}").json()["value"]
     assert all(datetime.fromisoformat(r["createdDateTime"]) >= datetime.fromisoformat(since) for r in later)
     tap = noor_beta.get(
-        "/auditLogs/signIns?$filter=authenticationDetails/any(d: d/authenticationMethod eq 'Temporary Access Pass')"
+        "/auditLogs/signIns?$filter=authenticationDetails/any(d: d/authenticationMethod "
+        "eq 'Temporary Access Pass')"
     ).json()["value"]
-    assert tap and all(any(d["authenticationMethod"] == "Temporary Access Pass" for d in r["authenticationDetails"]) for r in tap)
+    assert tap and all(
+        any(d["authenticationMethod"] == "Temporary Access Pass" for d in r["authenticationDetails"])
+        for r in tap
+    )
     assert noor_v1.get("/auditLogs/signIns?$filter=signInEventTypes/any(t: t eq 'x')").status_code == 400
 
 
 def test_applied_ca_policies_need_a_ca_reader(served: RunningServer) -> None:
-    assert all("appliedConditionalAccessPolicies" in r for r in as_user(served, NOOR).get("/auditLogs/signIns").json()["value"])
+    assert all(
+        "appliedConditionalAccessPolicies" in r
+        for r in as_user(served, NOOR).get("/auditLogs/signIns").json()["value"]
+    )
     as_reports_reader = as_user(served, ELIF).get("/auditLogs/signIns").json()["value"]
     assert as_reports_reader and all("appliedConditionalAccessPolicies" not in r for r in as_reports_reader)
     as_app_with_policy_read = as_app(served, READER_APP).get("/auditLogs/signIns").json()["value"]
@@ -155,7 +168,9 @@ def test_registration_details_filters(served: RunningServer) -> None:
     noor = as_user(served, NOOR)
     rows = noor.get("/reports/authenticationMethods/userRegistrationDetails").json()["value"]
     assert len(rows) == 9
-    admins = noor.get("/reports/authenticationMethods/userRegistrationDetails?$filter=isAdmin eq true").json()["value"]
+    admins = noor.get(
+        "/reports/authenticationMethods/userRegistrationDetails?$filter=isAdmin eq true"
+    ).json()["value"]
     assert admins and all(r["isAdmin"] for r in admins) and len(admins) < len(rows)
     push = noor.get(
         "/reports/authenticationMethods/userRegistrationDetails"
@@ -181,7 +196,9 @@ def test_role_management_policies_with_scope_filter_and_expand(served: RunningSe
     rule_ids = {r["id"] for r in assignments[0]["policy"]["rules"]}
     assert "Enablement_EndUser_Assignment" in rule_ids
     policy_id = assignments[0]["policyId"]
-    rule = noor.get(f"/policies/roleManagementPolicies/{policy_id}/rules/Enablement_EndUser_Assignment").json()
+    rule = noor.get(
+        f"/policies/roleManagementPolicies/{policy_id}/rules/Enablement_EndUser_Assignment"
+    ).json()
     assert rule["@odata.type"].endswith("EnablementRule")
 
 
@@ -189,7 +206,8 @@ def test_role_assignments_expand_and_filter(served: RunningServer) -> None:
     noor = as_user(served, NOOR)
     noor_id = noor.get("/me").json()["id"]
     mine = noor.get(
-        f"/roleManagement/directory/roleAssignments?$filter=principalId eq '{noor_id}'&$expand=principal,roleDefinition"
+        f"/roleManagement/directory/roleAssignments?$filter=principalId eq '{noor_id}'"
+        "&$expand=principal,roleDefinition"
     ).json()["value"]
     assert mine and all(a["principalId"] == noor_id for a in mine)
     assert mine[0]["principal"]["@odata.type"] == "#microsoft.graph.user"
@@ -221,7 +239,9 @@ def test_methods_policy_and_tap_configuration(served: RunningServer) -> None:
     policy = noor.get("/policies/authenticationMethodsPolicy").json()
     ids = {c["id"] for c in policy["authenticationMethodConfigurations"]}
     assert "TemporaryAccessPass" in ids
-    tap = noor.get("/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass").json()
+    tap = noor.get(
+        "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass"
+    ).json()
     assert tap["@odata.type"] == "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration"
 
 
@@ -232,7 +252,9 @@ def test_ca_policies_named_locations_and_strengths(served: RunningServer) -> Non
     enabled = noor.get("/identity/conditionalAccess/policies?$filter=state eq 'enabled'").json()["value"]
     assert all(p["state"] == "enabled" for p in enabled)
     assert noor.get("/identity/conditionalAccess/namedLocations").status_code == 200
-    strengths = noor.get("/policies/authenticationStrengthPolicies?$filter=policyType eq 'builtIn'").json()["value"]
+    strengths = noor.get("/policies/authenticationStrengthPolicies?$filter=policyType eq 'builtIn'").json()[
+        "value"
+    ]
     assert {s["id"] for s in strengths} >= {"00000000-0000-0000-0000-000000000002"}
 
 
