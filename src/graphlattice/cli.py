@@ -130,19 +130,32 @@ def _live_options(fn: Callable[..., None]) -> Callable[..., None]:
             help="Read audit and sign-in logs of the last N days (by the service's clock).",
         ),
         click.option("--no-logs", is_flag=True, help="Do not read audit and sign-in logs."),
+        click.option(
+            "--collected-at",
+            metavar="ISO",
+            help="The snapshot's time (ages and the log window are measured from it); default: the "
+            "service's clock. For an endpoint with a simulated clock, e.g. the Range's ('range status').",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
 
 
-def _live(conn: dict[str, Any]) -> tuple[Any, int | None]:
-    """(LiveOptions, log window in days or None) from the shared options."""
+def _live(conn: dict[str, Any]) -> tuple[Any, int | None, Any]:
+    """(LiveOptions, log window in days or None, collectedAt or None) from the shared options."""
     from graphlattice.collect.options import LiveOptions
+    from graphlattice.tenant.model import parse_time
 
     days = None if conn.pop("no_logs", False) else conn.pop("logs_days", 7)
     conn.pop("logs_days", None)
-    return LiveOptions(**conn), days
+    stamp = conn.pop("collected_at", None)
+    when = parse_time(stamp) if stamp else None
+    if stamp and when is None:
+        raise UsageError(
+            f"--collected-at must be an ISO 8601 time such as 2026-11-16T08:30:00Z (got {stamp!r})"
+        )
+    return LiveOptions(**conn), days, when
 
 
 def _run_collection(conn: dict[str, Any], out_dir: Path, *, resume: bool, force: bool) -> Any:
@@ -152,7 +165,7 @@ def _run_collection(conn: dict[str, Any], out_dir: Path, *, resume: bool, force:
     from graphlattice.collect.plan import PLAN
     from graphlattice.collect.progress import RichProgress
 
-    live, days = _live(conn)
+    live, days, when = _live(conn)
     tokens = token_provider(live)
     options = CollectOptions(
         out_dir=out_dir,
@@ -161,6 +174,7 @@ def _run_collection(conn: dict[str, Any], out_dir: Path, *, resume: bool, force:
         resume=resume,
         force=force,
         logs_days=days,
+        collected_at=when,
     )
     names = [p.name for p in PLAN if days is not None or not p.is_log]
     err = _stderr()

@@ -4,7 +4,8 @@ It forwards every request to an upstream (the served Range) and, as configured, 
 (with ``Retry-After`` where Graph sends one, without it for Conditional Access), a 503, or drops the
 connection with a TCP reset; inside ``$batch`` responses it can turn answers into 429/503 too. It counts what
 it saw (path and, for ``$batch``, the inner URLs), can refuse one path with Graph's 403 body, and can "die"
-after N requests (every later connection is reset), which is how a run is interrupted.
+after N requests (every later connection is reset), which is how a run is interrupted. Faults follow a fixed
+schedule (every Nth request), so a test knows exactly how many of each kind it injected.
 
 Runs its own event loop in a background thread; the collector under test is a separate process.
 """
@@ -12,7 +13,6 @@ Runs its own event loop in a background thread; the collector under test is a se
 from __future__ import annotations
 
 import asyncio
-import random
 import socket
 import struct
 import threading
@@ -26,10 +26,9 @@ import orjson
 
 @dataclass
 class Faults:
-    rate: float = 0.0  # share of requests answered with a fault instead of forwarded
-    inner_rate: float = 0.0  # share of $batch inner answers replaced by a fault
-    seed: int = 5
-    die_after: int | None = None  # from this request on, reset every connection
+    every: int | None = None  # every Nth request is a fault (429, 503, reset in turn): 5 = 20%
+    inner_every: int | None = None  # every Nth answer inside $batch responses becomes a 429 or a 503
+    die_after: int | None = None  # after this many requests, reset every connection
     forbid: tuple[str, ...] = ()  # path prefixes (after the version) answered with 403
     retry_after: str = "1"
 
@@ -47,7 +46,9 @@ class FaultProxy:
         self.upstream = upstream.rstrip("/")
         self.faults = faults or Faults()
         self.seen: list[Seen] = []
-        self._rng = random.Random(self.faults.seed)
+        self._faulted = 0
+        self._answers = 0
+        self.inner_faults = 0
         self._lock = threading.Lock()
         self.port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -55,6 +56,7 @@ class FaultProxy:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._client: httpx.AsyncClient | None = None
+        self._stopping: asyncio.Event
 
     @property
     def url(self) -> str:
@@ -75,45 +77,42 @@ class FaultProxy:
         asyncio.set_event_loop(loop)
 
         async def main() -> None:
+            self._stopping = asyncio.Event()
             self._client = httpx.AsyncClient(timeout=120)
             self._server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
             self.port = self._server.sockets[0].getsockname()[1]
             self._ready.set()
-            async with self._server:
-                await self._server.serve_forever()
+            await self._stopping.wait()
+            self._server.close()
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+            await self._client.aclose()
 
         try:
             loop.run_until_complete(main())
-        except asyncio.CancelledError:
-            pass
         finally:
             loop.close()
 
     def stop(self) -> None:
-        loop = self._loop
-        if loop is None:
+        if self._loop is None or self._thread is None:
             return
-
-        async def shutdown() -> None:
-            if self._server is not None:
-                self._server.close()
-            if self._client is not None:
-                await self._client.aclose()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
-
-        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
-        if self._thread is not None:
-            self._thread.join(10)
+        self._loop.call_soon_threadsafe(self._stopping.set)
+        self._thread.join(10)
 
     # ---- counting ---------------------------------------------------------------------------------------
 
-    def paths(self) -> list[str]:
-        """Every request's path, with ``$batch`` requests replaced by their inner paths."""
+    def revive(self) -> int:
+        """Stop dying and injecting faults (the endpoint recovers); returns the number of requests so far."""
+        with self._lock:
+            self.faults = Faults()
+            return len(self.seen)
+
+    def paths(self, since: int = 0) -> list[str]:
+        """Every request's path (from request number ``since``), ``$batch`` replaced by its inner paths."""
         out: list[str] = []
         with self._lock:
-            for seen in self.seen:
+            for seen in self.seen[since:]:
                 if seen.inner:
                     out += [url.split("?", 1)[0] for url in seen.inner]
                 else:
@@ -158,9 +157,10 @@ class FaultProxy:
             bare = seen.path.split("/", 2)[-1] if seen.path.count("/") >= 2 else seen.path
             if any(("/" + bare).lower().startswith(p.lower()) for p in f.forbid):
                 return "forbidden"
-            roll = self._rng.random()
-            if roll < f.rate:
-                return self._rng.choice(["429", "503", "reset"])
+            if f.every and n % f.every == 0:
+                kind = ("429", "503", "reset")[self._faulted % 3]
+                self._faulted += 1
+                return kind
         return "forwarded"
 
     @staticmethod
@@ -215,7 +215,7 @@ class FaultProxy:
         forward = [(k, v) for k, v in headers if k.lower() not in ("host", "content-length", "connection")]
         response = await self._client.request(method, self.upstream + target, headers=forward, content=body)
         out_body = response.content
-        if seen.inner and self.faults.inner_rate and response.status_code == 200:
+        if seen.inner and self.faults.inner_every and response.status_code == 200:
             out_body = self._inner_faults(out_body)
         out_headers = {
             k: v
@@ -229,8 +229,10 @@ class FaultProxy:
         doc = orjson.loads(raw)
         with self._lock:
             for answer in doc.get("responses", []):
-                if self._rng.random() < self.faults.inner_rate:
-                    status = self._rng.choice([429, 503])
+                self._answers += 1
+                if self.faults.inner_every and self._answers % self.faults.inner_every == 0:
+                    status = (429, 503)[self.inner_faults % 2]
+                    self.inner_faults += 1
                     answer["status"] = status
                     answer["headers"] = {"Retry-After": self.faults.retry_after} if status == 429 else {}
                     answer["body"] = {

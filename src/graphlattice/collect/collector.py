@@ -10,8 +10,9 @@ need it report UNKNOWN with the permission to grant.
 ``.collect-state.json`` in the folder records what is finished (and the few facts later collections need:
 members of role-assignable groups, users the registration report shows with a Temporary Access Pass); a run
 with ``resume=True`` skips finished collections and reads only the rest. The service's clock (the ``Date``
-of its first answer) is the snapshot's ``collectedAt`` and the end of the log window, and is kept across a
-resume, so an interrupted and resumed run writes the same snapshot as an uninterrupted one.
+of its first answer, unless ``collected_at`` says otherwise) is the snapshot's ``collectedAt`` and the end of
+the log window, and is kept across a resume, so an interrupted and resumed run writes the same snapshot as
+an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from graphlattice.collect.plan import (
     directory_budget,
     has_temporary_access_pass,
     log_query,
+    method_candidates,
 )
 from graphlattice.collect.writer import JsonlWriter, ListWriter, write_json_atomic
 from graphlattice.errors import CollectError, UsageError
@@ -82,6 +84,7 @@ class CollectOptions:
     resume: bool = False
     force: bool = False
     logs_days: int | None = 7  # None: do not read audit and sign-in logs
+    collected_at: datetime | None = None  # the snapshot's "now"; default: the service's Date header
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     concurrency: int = 4  # $batch requests in flight per collection
     timeout: float = 60.0
@@ -455,18 +458,13 @@ class _Run:
         role_groups: dict[str, list[str]] = self.state.get("roleGroups") or {}
         if self.outcomes.get("groups") is None or self.outcomes["groups"].status != "ok":
             gaps.append("groups could not be read (members of role-assignable groups are missing)")
-        privileged: set[str] = set()
-        for principal in principals:
-            if principal in role_groups:
-                privileged.update(role_groups[principal])
-            else:
-                privileged.add(principal)
-        tap: set[str] = set()
+        tap: list[str] = []
         if self.outcomes.get("userRegistrationDetails", CollectionOutcome("", "error")).status == "ok":
-            tap = {str(u).casefold() for u in self.state.get("tapUsers") or []}
+            tap = [str(u) for u in self.state.get("tapUsers") or []]
         else:
             gaps.append("userRegistrationDetails could not be read (holders of a pass are unknown)")
-        wanted = sorted(privileged | tap)
+        privileged = method_candidates(principals, role_groups, ())
+        wanted = method_candidates(principals, role_groups, tap)
         self.progress.begin(plan.name, len(wanted))
         read = not_found = forbidden = 0
         first_error: GraphError | None = None
@@ -574,7 +572,7 @@ def _values(page: dict[str, Any], plan: CollectionPlan) -> list[Any]:
 # ---- entry point ----------------------------------------------------------------------------------------
 
 
-def _prepare(options: CollectOptions, base_url: str) -> dict[str, Any]:
+def _prepare(options: CollectOptions, base_url: str, tenant: Callable[[], str | None]) -> dict[str, Any]:
     out = options.out_dir
     state_path = out / STATE_FILE
     if out.exists() and not out.is_dir():
@@ -588,13 +586,18 @@ def _prepare(options: CollectOptions, base_url: str) -> dict[str, Any]:
             raise UsageError(f"{state_path} cannot be read; start over with --force") from None
         if state.get("format") != STATE_FORMAT:
             raise UsageError(f"{state_path} was written by another version; start over with --force")
+        held = str(state.get("tenantId") or "")
+        now = tenant() or ""
+        if held and now and held.casefold() != now.casefold():
+            raise UsageError(f"{out} holds tenant {held}, and this token is for tenant {now}")
         if state.get("baseUrl") != base_url:
-            raise UsageError(
-                f"{out} was collected from {state.get('baseUrl')}, not {base_url}; "
-                "resume with the same --base-url or start over with --force"
-            )
-        if options.tenant_id and state.get("tenantId") not in (None, "unknown", options.tenant_id):
-            raise UsageError(f"{out} holds tenant {state.get('tenantId')}, not {options.tenant_id}")
+            # the same tenant behind another address (a restarted endpoint) is fine; anything else is not
+            if not (held and now):
+                raise UsageError(
+                    f"{out} was collected from {state.get('baseUrl')}, not {base_url}; "
+                    "resume with the same --base-url or start over with --force"
+                )
+            state["baseUrl"] = base_url
         if state.get("logsDays") != options.logs_days:
             raise UsageError(
                 f"{out} was started with a log window of {state.get('logsDays')} day(s); "
@@ -616,9 +619,9 @@ def _prepare(options: CollectOptions, base_url: str) -> dict[str, Any]:
     return {
         "format": STATE_FORMAT,
         "baseUrl": base_url,
-        "tenantId": options.tenant_id,
+        "tenantId": None,
         "logsDays": options.logs_days,
-        "collectedAt": None,
+        "collectedAt": _iso(options.collected_at) if options.collected_at is not None else None,
         "collections": {},
     }
 
@@ -633,10 +636,17 @@ def collect(
     """Collect a snapshot into ``options.out_dir`` (see the module docstring). Raises :class:`CollectError`
     when the run cannot go on (token refused, endpoint unreachable); what finished is kept for a resume."""
     base_url = normalise_base_url(options.base_url)
-    state = _prepare(options, base_url)
-    if not state.get("tenantId"):
+
+    def tenant() -> str | None:
+        """The tenant id the token names (a GUID), else what --tenant said."""
+        found = None
         with contextlib.suppress(CollectError):
-            state["tenantId"] = _tenant_from_token(tokens.token()) or None
+            found = _tenant_from_token(tokens.token())
+        return found or options.tenant_id
+
+    state = _prepare(options, base_url, tenant)
+    if not state.get("tenantId"):
+        state["tenantId"] = tenant()
     started = time.perf_counter()
 
     async def main() -> CollectResult:

@@ -50,6 +50,7 @@ __all__ = [
     "family_of",
     "has_temporary_access_pass",
     "log_query",
+    "method_candidates",
     "minimum_requests",
     "permissions",
     "plan_for",
@@ -285,6 +286,10 @@ SERVICE_PRINCIPAL_SELECT = (
 )
 
 _DIRECTORY_ROLE_SCOPE = "scopeId eq '/' and scopeType eq 'DirectoryRole'"
+# Graph lists interactive sign-ins only unless the filter names the event types (beta).
+USER_SIGN_INS = (
+    "(signInEventTypes/any(t: t eq 'interactiveUser') or signInEventTypes/any(t: t eq 'nonInteractiveUser'))"
+)
 
 PLAN: tuple[CollectionPlan, ...] = (
     CollectionPlan("users", ListQuery("v1.0", "/users", 999, USER_SELECT)),
@@ -346,9 +351,12 @@ PLAN: tuple[CollectionPlan, ...] = (
     ),
     CollectionPlan(
         "signIns",
-        ListQuery("beta", "/auditLogs/signIns", 1000),
+        ListQuery("beta", "/auditLogs/signIns", 1000, filter=USER_SIGN_INS),
         extra_permissions=("Directory.Read.All",),
-        note="beta: only beta sign-ins carry authenticationDetails (which method was used)",
+        note=(
+            "beta, interactive and non-interactive user sign-ins: only beta sign-ins carry "
+            "authenticationDetails (which method was used) and the non-interactive ones"
+        ),
     ),
 )
 
@@ -367,8 +375,11 @@ def log_query(name: str, since: datetime | None) -> ListQuery:
     if since is None:
         return base
     stamp = since.strftime("%Y-%m-%dT%H:%M:%SZ")
-    column = "activityDateTime" if name == "directoryAudits" else "createdDateTime"
-    return ListQuery(base.version, base.path, base.top, base.select, f"{column} ge {stamp}", base.expand)
+    if name == "directoryAudits":
+        return ListQuery(base.version, base.path, base.top, base.select, f"activityDateTime ge {stamp}")
+    return ListQuery(
+        base.version, base.path, base.top, base.select, f"createdDateTime ge {stamp} and {USER_SIGN_INS}"
+    )
 
 
 def permissions(names: Iterable[str] | None = None) -> list[str]:
@@ -394,6 +405,24 @@ def has_temporary_access_pass(row: Mapping[str, Any]) -> bool:
     if not isinstance(names, list):
         return False
     return any(isinstance(n, str) and n.casefold() == "temporaryaccesspass" for n in names)
+
+
+def method_candidates(
+    principals: Iterable[str], role_groups: Mapping[str, Iterable[str]], pass_holders: Iterable[str]
+) -> list[str]:
+    """Users whose methods the plan reads, sorted: role holders (``principals`` of role assignments,
+    eligibilities and activations; a role-assignable group stands for its members) and pass holders."""
+    groups = {key.casefold(): value for key, value in role_groups.items()}
+    wanted: set[str] = set()
+    for principal in principals:
+        key = principal.casefold()
+        if key in groups:
+            wanted.update(m.casefold() for m in groups[key])
+        else:
+            wanted.add(key)
+    wanted.update(u.casefold() for u in pass_holders)
+    wanted.discard("")
+    return sorted(wanted)
 
 
 # ---- the least number of requests the plan needs, for the benchmark ----------------------------------
