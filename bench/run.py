@@ -8,6 +8,9 @@ process so memory figures are clean:
   * load     — graphlattice.tenant.snapshot.load_snapshot;
   * assess   — the whole catalogue over the loaded tenant.
 Goal: (load + assess) <= 3x baseline, peak memory < 2 GiB.
+
+Range Graph endpoint (bench/server.py): requests/s and p99 latency of ``graphlattice range serve`` over a
+--server-users demo tenant under a bounded loopback load. Goal: >= 500 requests/s, p99 <= 50 ms.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from server import bench_server  # noqa: E402 - bench/server.py, the Range endpoint benchmark
 
 _BASELINE = r"""
 import json, resource, sys, time
@@ -118,8 +124,12 @@ def main() -> int:
     )
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--server-users", type=int, default=5000, help="tenant size for the endpoint benchmark"
+    )
     args = parser.parse_args()
     ok = bench_assess(args.users, args.repeat)
+    ok = bench_server(args.server_users) and ok
     print("\nall goals met" if ok else "\nsome goals missed (see above)")
     return 0
 
