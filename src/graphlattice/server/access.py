@@ -15,6 +15,7 @@ needed (audit and sign-in logs need ``AuditLog.Read.All`` *and* ``Directory.Read
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from graphlattice.entra.admin_actions import AdminAction, can_perform
@@ -212,14 +213,14 @@ def authorize(
     principal: Principal,
     access: Access,
     *,
-    roles: frozenset[str],
-    app_permissions: frozenset[str],
+    roles: Callable[[], frozenset[str]],
+    app_permissions: Callable[[], frozenset[str]],
     target_user_id: str | None = None,
 ) -> None:
-    """Raise 403 unless ``principal`` may do ``access`` (``roles``: its active Entra roles for a user;
-    ``app_permissions``: lower-case permission names for an app)."""
+    """Raise 403 unless ``principal`` may do ``access``. ``roles``: its active Entra roles (a user);
+    ``app_permissions``: lower-case permission names (an app). Both are computed only when needed."""
     if principal.kind == "app":
-        if app_allows(access, app_permissions):
+        if app_allows(access, app_permissions()):
             return
         if not access.app:
             raise _denied(f"No application permission allows an application to {access.label}.")
@@ -233,13 +234,17 @@ def authorize(
         and target_user_id.casefold() == principal.object_id
     ):
         return
-    decision = can_perform(access.delegated, roles)
+    decision = can_perform(access.delegated, roles())
     if not decision.allowed:
         raise _denied(decision.reason + ".")
 
 
 def may(
-    principal: Principal, access: Access, *, roles: frozenset[str], app_permissions: frozenset[str]
+    principal: Principal,
+    access: Access,
+    *,
+    roles: Callable[[], frozenset[str]],
+    app_permissions: Callable[[], frozenset[str]],
 ) -> bool:
     """:func:`authorize` as a yes/no (for data that is silently left out, like CA results in sign-ins)."""
     try:

@@ -73,18 +73,23 @@ class GraphContext:
 
     # ---- authorization ----------------------------------------------------------------------------------
 
-    def _held(self) -> tuple[frozenset[str], frozenset[str]]:
-        if self.principal.kind == "user":
-            return self.views.active_roles(self.principal.object_id), frozenset()
-        return frozenset(), self.views.app_permissions(self.principal.object_id)
+    def _roles(self) -> frozenset[str]:
+        return self.views.active_roles(self.principal.object_id)
+
+    def _permissions(self) -> frozenset[str]:
+        return self.views.app_permissions(self.principal.object_id)
 
     def authorize(self, access: A.Access, *, target_user_id: str | None = None) -> None:
-        roles, perms = self._held()
-        A.authorize(self.principal, access, roles=roles, app_permissions=perms, target_user_id=target_user_id)
+        A.authorize(
+            self.principal,
+            access,
+            roles=self._roles,
+            app_permissions=self._permissions,
+            target_user_id=target_user_id,
+        )
 
     def may(self, access: A.Access) -> bool:
-        roles, perms = self._held()
-        return A.may(self.principal, access, roles=roles, app_permissions=perms)
+        return A.may(self.principal, access, roles=self._roles, app_permissions=self._permissions)
 
     def actor(self, access: A.Access) -> str:
         """The UPN a write acts as. Applications are checked for the permission, then told that the Range

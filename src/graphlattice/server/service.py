@@ -194,6 +194,7 @@ class RangeService:
         self._views: Views | None = None
         self._stamp = self._read_stamp()
         self.operations: dict[str, Json] = {}  # resetPassword long-running operations, by id
+        self.views().user("")  # build the first views now, not on the first request (seconds at 100k users)
 
     @property
     def range(self) -> Range:
