@@ -2,13 +2,17 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+PYPROJECT_SUM := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# the package and its dev tools (all the demo needs)
+STAMP := $(VENV)/.installed-$(PYPROJECT_SUM)
+# ... plus the spark extra (pyspark, ~500 MB; needs Java 17+), which the test suite and mypy need
+SPARK_STAMP := $(VENV)/.installed-spark-$(PYPROJECT_SUM)
 DEMO_DIR := build/demo-tenant
 REPORT := build/graphlattice-demo-report.html
 
 .PHONY: demo test lint typecheck bench clean venv
 
-venv: $(STAMP)
+venv: $(SPARK_STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +20,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	@touch $(SPARK_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/graphlattice demo generate $(DEMO_DIR) --users 400 --seed 7 --force
 	$(BIN)/graphlattice assess --demo --html $(REPORT)
 
-test: $(STAMP)
+test: $(SPARK_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
@@ -30,7 +38,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-typecheck: $(STAMP)
+typecheck: $(SPARK_STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)

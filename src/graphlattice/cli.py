@@ -1050,6 +1050,17 @@ def _print_permissions(fmt: str) -> None:
 @click.option(
     "--skip-bad-lines", is_flag=True, help="Skip unreadable records (and count them) instead of stopping."
 )
+@click.option(
+    "--engine",
+    type=click.Choice(("duckdb", "spark")),
+    default="duckdb",
+    show_default=True,
+    help="Where the rules run: DuckDB, or Apache Spark over the event tables in Parquet (the spark extra).",
+)
+@click.option(
+    "--spark-master",
+    help="Spark master URL for --engine spark (default local[*]); a cluster needs --parquet on shared disk.",
+)
 def detect(
     logs: tuple[Path, ...],
     fmt: str,
@@ -1063,6 +1074,8 @@ def detect(
     window_minutes: int | None,
     fail_on: str | None,
     skip_bad_lines: bool,
+    engine: str,
+    spark_master: str | None,
 ) -> None:
     """Run the detection rules over audit and sign-in LOGS (Graph JSON or Sentinel exports).
 
@@ -1070,6 +1083,7 @@ def detect(
     Example, on the demo tenant's logs:
       graphlattice demo generate demo
       graphlattice detect demo/directoryAudits.jsonl demo/signIns.jsonl
+      graphlattice detect demo/*.jsonl --engine spark     # the same rules on Apache Spark
     """
     from graphlattice.detect import DetectSettings, parse_since, parse_working_hours, run_detection
     from graphlattice.detect.render import render_html, render_json, render_table
@@ -1092,6 +1106,8 @@ def detect(
             tickets_path=tickets_path,
             skip_bad_lines=skip_bad_lines,
             progress=lambda what: step.advance(f"Detecting: {what}"),
+            engine=engine,
+            spark_master=spark_master,
         )
     err = _stderr()
     for note in run.notes:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,3 +18,27 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoSummary:
 @pytest.fixture(scope="session")
 def demo_logs(demo: DemoSummary) -> list[Path]:
     return [demo.out_dir / "directoryAudits.jsonl", demo.out_dir / "signIns.jsonl"]
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One local Spark session for the whole run (two cores, two shuffle partitions, no UI, loopback only).
+
+    Tests that use it are skipped when pyspark is not installed (``pip install -e '.[spark]'``; ``make test``
+    installs it); a missing Java is an error, not a skip.
+    """
+    pytest.importorskip(
+        "pyspark", reason="pyspark is not installed: pip install -e '.[spark]' (make test does)"
+    )
+    from graphlattice.detect.spark import start_session
+
+    session = start_session(
+        "local[2]",
+        {
+            "spark.sql.shuffle.partitions": "2",
+            "spark.default.parallelism": "2",
+            "spark.sql.adaptive.enabled": "false",
+        },
+    )
+    yield session
+    session.stop()

@@ -7,6 +7,10 @@
   result rows are complete sequences; they are folded per first event into one match.
 
 ``--window-minutes`` replaces every correlation timespan. Python only folds result rows.
+
+The statements are written in the SQL dialect of the :class:`EventSource` they run on: the DuckDB store, or
+Spark over the same tables exported to Parquet (:mod:`.spark`). Both get the same statements up to leaf
+syntax, and the rows they return go through the same folding, so both give the same matches.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
 from sigma.correlations import SigmaCorrelationRule, SigmaCorrelationType
 from sigma.rule import SigmaRule
@@ -21,10 +26,24 @@ from sigma.rule import SigmaRule
 from graphlattice.detect.fields import EVENT_TABLES, field_map
 from graphlattice.detect.pack import LoadedRule, RulePack, rule_event_type
 from graphlattice.detect.settings import DetectSettings
-from graphlattice.detect.sigma_sql import RuleCompileError, compile_detection
-from graphlattice.detect.store import Store
+from graphlattice.detect.sigma_sql import DUCKDB, Dialect, RuleCompileError, compile_detection
 
-__all__ = ["Match", "rule_sql", "run_pack", "run_rule"]
+__all__ = ["EventSource", "Match", "rule_sql", "run_pack", "run_rule"]
+
+
+class EventSource(Protocol):
+    """Where the event tables (``audit_events``, ``signin_events``) are, and how to query them."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        """Every row of a query, in the source's dialect."""
+        ...
+
+    def event_records(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The full rows of both event tables with these record ids, by id (column name to value)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +65,14 @@ class Match:
         return list(seen)
 
 
-def _predicate(rule: SigmaRule, where: str) -> tuple[str, str]:
+def _predicate(rule: SigmaRule, where: str, dialect: Dialect) -> tuple[str, str]:
     """(event type, SQL predicate) of a detection rule."""
     kind = rule_event_type(rule)
     if kind is None:
         raise RuleCompileError(
             where, f"rule {rule.name or rule.title!r}: not over azure audit or sign-in logs"
         )
-    return kind, compile_detection(rule, field_map(kind), where)
+    return kind, compile_detection(rule, field_map(kind), where, dialect)
 
 
 def timespan_seconds(rule: SigmaCorrelationRule, settings: DetectSettings) -> int:
@@ -62,21 +81,25 @@ def timespan_seconds(rule: SigmaCorrelationRule, settings: DetectSettings) -> in
     return int(rule.timespan.seconds)
 
 
-def rule_sql(pack: RulePack, name: str, settings: DetectSettings | None = None) -> str:
-    """The SQL the engine runs for one alerting rule."""
-    return _rule_sql(pack[name], settings or DetectSettings())
+def rule_sql(
+    pack: RulePack, name: str, settings: DetectSettings | None = None, dialect: Dialect = DUCKDB
+) -> str:
+    """The SQL the engine runs for one alerting rule (DuckDB's, or another engine's dialect)."""
+    return _rule_sql(pack[name], settings or DetectSettings(), dialect)
 
 
-def _rule_sql(loaded: LoadedRule, settings: DetectSettings) -> str:
+def _rule_sql(loaded: LoadedRule, settings: DetectSettings, dialect: Dialect) -> str:
     sigma = loaded.sigma
     where = str(loaded.path)
     if isinstance(sigma, SigmaRule):
-        kind, predicate = _predicate(sigma, where)
+        kind, predicate = _predicate(sigma, where, dialect)
         return f"SELECT record_id, time FROM {EVENT_TABLES[kind]} WHERE {predicate} ORDER BY time, record_id"
-    return _correlation_sql(sigma, where, settings)
+    return _correlation_sql(sigma, where, settings, dialect)
 
 
-def _correlation_sql(rule: SigmaCorrelationRule, where: str, settings: DetectSettings) -> str:
+def _correlation_sql(
+    rule: SigmaCorrelationRule, where: str, settings: DetectSettings, dialect: Dialect
+) -> str:
     if rule.type not in (SigmaCorrelationType.TEMPORAL_ORDERED, SigmaCorrelationType.TEMPORAL):
         raise RuleCompileError(
             where,
@@ -90,10 +113,10 @@ def _correlation_sql(rule: SigmaCorrelationRule, where: str, settings: DetectSet
     if len(steps) < 2:
         raise RuleCompileError(where, f"rule {rule.name!r}: a sequence needs at least two rules")
     group_by = list(rule.group_by or [])
-    span = f"INTERVAL ({timespan_seconds(rule, settings)}) SECOND"
+    span = dialect.seconds(timespan_seconds(rule, settings))
     ctes = []
     for index, step in enumerate(steps, start=1):
-        kind, predicate = _predicate(step, where)
+        kind, predicate = _predicate(step, where, dialect)
         columns = field_map(kind)
         keys = []
         for position, group in enumerate(group_by):
@@ -103,8 +126,10 @@ def _correlation_sql(rule: SigmaCorrelationRule, where: str, settings: DetectSet
                     where,
                     f"rule {rule.name!r}: group-by {group!r} is {column!r}, not a field of {step.name!r}",
                 )
-            keys.append(f'"{column}" AS g{position}')
-        not_null = " AND ".join(f'"{_alias(rule, g, step)}" IS NOT NULL' for g in group_by) or "true"
+            keys.append(f"{dialect.quote(column)} AS g{position}")
+        not_null = (
+            " AND ".join(f"{dialect.quote(_alias(rule, g, step))} IS NOT NULL" for g in group_by) or "true"
+        )
         select_keys = (", " + ", ".join(keys)) if keys else ""
         ctes.append(
             f"s{index} AS (SELECT record_id, time{select_keys} FROM {EVENT_TABLES[kind]} "
@@ -120,7 +145,7 @@ def _correlation_sql(rule: SigmaCorrelationRule, where: str, settings: DetectSet
             window = [f"s{index}.time >= s1.time - {span}", f"s{index}.time <= s1.time + {span}"]
         joins.append(f"JOIN s{index} ON " + " AND ".join(same_group + window))
     times = [f"s{i}.time" for i in range(1, len(steps) + 1)]
-    extent = "" if ordered else f"WHERE greatest({', '.join(times)}) - least({', '.join(times)}) <= {span}"
+    extent = "" if ordered else f"WHERE greatest({', '.join(times)}) <= least({', '.join(times)}) + {span}"
     select = [f"s1.g{p} AS g{p}" for p in range(len(group_by))]
     select += [f"s{i}.record_id AS r{i}, s{i}.time AS t{i}" for i in range(1, len(steps) + 1)]
     return (
@@ -139,10 +164,10 @@ def _alias(rule: SigmaCorrelationRule, group: str, step: SigmaRule) -> str:
     return group
 
 
-def run_rule(store: Store, loaded: LoadedRule, settings: DetectSettings) -> list[Match]:
+def run_rule(source: EventSource, loaded: LoadedRule, settings: DetectSettings) -> list[Match]:
     """Every match of one alerting rule."""
-    sql = _rule_sql(loaded, settings)
-    rows = store.rows(sql)
+    sql = _rule_sql(loaded, settings, source.dialect)
+    rows = source.rows(sql)
     sigma = loaded.sigma
     if isinstance(sigma, SigmaRule):
         matches = [Match(loaded.name, (), ((loaded.name, (str(rid),)),), t, t) for rid, t in rows]
@@ -185,6 +210,6 @@ def _fold(name: str, rule: SigmaCorrelationRule, rows: Sequence[tuple[object, ..
     return matches
 
 
-def run_pack(store: Store, pack: RulePack, settings: DetectSettings) -> dict[str, list[Match]]:
+def run_pack(source: EventSource, pack: RulePack, settings: DetectSettings) -> dict[str, list[Match]]:
     """Every alerting rule of the pack, by name (rules without matches map to an empty list)."""
-    return {name: run_rule(store, pack[name], settings) for name in pack.alerting}
+    return {name: run_rule(source, pack[name], settings) for name in pack.alerting}

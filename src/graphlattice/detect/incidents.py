@@ -24,10 +24,9 @@ from graphlattice.detect.containment import (
     RegisteredMethod,
     build_plan,
 )
-from graphlattice.detect.engine import Match, timespan_seconds
+from graphlattice.detect.engine import EventSource, Match, timespan_seconds
 from graphlattice.detect.pack import LEVELS, LoadedRule, RulePack, attack_techniques
 from graphlattice.detect.settings import DetectSettings
-from graphlattice.detect.store import Store
 
 __all__ = ["Incident", "build_incidents", "iso"]
 
@@ -89,21 +88,6 @@ class Incident:
 
 
 # -- reading the evidence ------------------------------------------------------------------------------------
-
-
-def _load_records(store: Store, ids: Sequence[str]) -> dict[str, Record]:
-    records: dict[str, Record] = {}
-    if not ids:
-        return records
-    for table in ("audit_events", "signin_events"):
-        sql = f"SELECT * FROM {table} WHERE record_id IN (SELECT unnest(?::VARCHAR[]))"
-        cursor = store.con.execute(sql, [list(ids)])
-        rows = cursor.fetchall()
-        names = [d[0] for d in cursor.description or ()]
-        for row in rows:
-            record = dict(zip(names, row, strict=True))
-            records.setdefault(str(record["record_id"]), record)
-    return records
 
 
 def _initiator(r: Record) -> dict[str, Any] | None:
@@ -483,7 +467,7 @@ def _root_causes(rule: str, titles: Mapping[str, str]) -> list[dict[str, str]]:
 
 
 def build_incidents(
-    store: Store,
+    source: EventSource,
     pack: RulePack,
     matches: Mapping[str, Sequence[Match]],
     settings: DetectSettings,
@@ -491,7 +475,7 @@ def build_incidents(
 ) -> list[Incident]:
     """One incident per match, most severe first, then by time."""
     ids = sorted({rid for ms in matches.values() for m in ms for rid in m.record_ids})
-    records = _load_records(store, ids)
+    records = source.event_records(ids)
     incidents = []
     for name, rule_matches in matches.items():
         rule = pack[name]

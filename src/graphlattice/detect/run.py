@@ -1,14 +1,21 @@
-"""One detection run: ingest the logs, enrich, run the pack, build incidents, say what could not be judged."""
+"""One detection run: ingest the logs, enrich, run the pack, build incidents, say what could not be judged.
+
+The pack runs on DuckDB (the store itself) or, with ``engine="spark"``, on Spark over the event tables
+exported to Parquet (:mod:`.spark`); ingest, enrichment and the run summary are the same either way.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from graphlattice.detect.engine import run_pack
+from graphlattice.detect.engine import EventSource, run_pack
 from graphlattice.detect.enrich import EnrichReport, PrivilegedUsers, enrich
+from graphlattice.detect.fields import AUDIT, SIGNIN
 from graphlattice.detect.incidents import Incident, build_incidents, iso
 from graphlattice.detect.ingest import FileReport, ingest_files
 from graphlattice.detect.pack import LEVELS, RulePack, load_pack
@@ -16,7 +23,10 @@ from graphlattice.detect.settings import DetectSettings, load_tickets
 from graphlattice.detect.store import Store
 from graphlattice.errors import LogError, UsageError
 
-__all__ = ["DetectionRun", "RuleStatus", "level_rank", "run_detection"]
+__all__ = ["ENGINES", "DetectionRun", "RuleStatus", "level_rank", "run_detection"]
+
+ENGINES = ("duckdb", "spark")
+"""Where the rule pack can run."""
 
 Progress = Callable[[str], None]
 
@@ -55,6 +65,7 @@ class DetectionRun:
     enrichment: EnrichReport
     settings: DetectSettings
     parquet: list[Path] = field(default_factory=list)
+    engine: str = "duckdb"
 
     def at_or_above(self, level: str) -> list[Incident]:
         rank = level_rank(level)
@@ -66,6 +77,7 @@ class DetectionRun:
             "incidents": [i.to_json() for i in self.incidents],
             "summary": {
                 "store": self.store,
+                "engine": self.engine,
                 "records": self.totals,
                 "files": [
                     {
@@ -135,12 +147,31 @@ def run_detection(
     skip_bad_lines: bool = False,
     pack: RulePack | None = None,
     progress: Progress | None = None,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
 ) -> DetectionRun:
-    """Ingest ``logs`` (into ``db`` when given, else a fresh in-memory store) and run the rule pack."""
+    """Ingest ``logs`` (into ``db`` when given, else a fresh in-memory store) and run the rule pack.
+
+    ``engine="spark"`` runs the pack on Spark (``spark_master``, default ``local[*]``; an active session
+    is used as it is) over the event tables written to ``parquet_dir``, or to a temporary folder.
+    """
     settings = settings or DetectSettings()
     say = progress or (lambda _message: None)
     if not logs:
         raise UsageError("give at least one log file")
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
+    if spark_master is not None and engine != "spark":
+        raise UsageError("--spark-master goes with --engine spark")
+    if engine == "spark":
+        from graphlattice.detect.spark import DEFAULT_MASTER, check_spark, is_local_master
+
+        spark_master = spark_master or DEFAULT_MASTER
+        if not is_local_master(spark_master) and parquet_dir is None:
+            raise UsageError(
+                f"--spark-master {spark_master} needs --parquet DIR: a folder every Spark executor can read"
+            )
+        check_spark()
     pack = pack or load_pack()
     tickets = load_tickets(tickets_path) if tickets_path is not None else None
     privileged = _privileged(snapshot_dir, say)
@@ -158,13 +189,17 @@ def run_detection(
             raise
         say("Enriching")
         report = enrich(store, settings, privileged, tickets)
-        say("Running the rules")
-        matches = run_pack(store, pack, settings)
-        incidents = build_incidents(store, pack, matches, settings, _risk_titles())
+        exported = _export(store, parquet_dir) if parquet_dir is not None else []
+        with _rule_source(store, engine, spark_master, exported, say) as source:
+            say("Running the rules" + (f" on Spark ({spark_master})" if engine == "spark" else ""))
+            matches = run_pack(source, pack, settings)
+            incidents = build_incidents(source, pack, matches, settings, _risk_titles())
         totals = {"audit": store.count("audits"), "signin": store.count("signins")}
         notes = _notes(store, files, report, settings, before, totals)
+        if engine == "spark":
+            where = f"Parquet in {parquet_dir}" if parquet_dir is not None else "Parquet (temporary)"
+            notes.append(f"The rules ran on Spark ({spark_master}) over the event tables as {where}.")
         rules = _rule_statuses(pack, matches, report)
-        exported = _export(store, parquet_dir) if parquet_dir is not None else []
     return DetectionRun(
         incidents,
         rules,
@@ -175,7 +210,25 @@ def run_detection(
         report,
         settings,
         exported,
+        engine,
     )
+
+
+@contextmanager
+def _rule_source(
+    store: Store, engine: str, master: str | None, exported: list[Path], say: Progress
+) -> Iterator[EventSource]:
+    """The store itself, or Spark over its event tables in Parquet (exported here if not already)."""
+    if engine != "spark":
+        yield store
+        return
+    from graphlattice.detect.spark import DEFAULT_MASTER, SparkEvents
+
+    with tempfile.TemporaryDirectory(prefix="graphlattice-spark-") as scratch:
+        files = exported or _export(store, Path(scratch))
+        say("Starting Spark")
+        with SparkEvents({AUDIT: files[0], SIGNIN: files[1]}, master or DEFAULT_MASTER) as source:
+            yield source
 
 
 def _message(exc: LogError) -> str:

@@ -1,7 +1,10 @@
-"""Compile a Sigma rule's detection (pySigma's parsed condition tree) to a DuckDB SQL predicate.
+"""Compile a Sigma rule's detection (pySigma's parsed condition tree) to a SQL predicate.
 
 The predicate is over one event table of :mod:`graphlattice.detect.fields`; the engine wraps it into a scan
-(or, for correlation rules, into a windowed join). Sigma semantics kept:
+(or, for correlation rules, into a windowed join). One compiler, two SQL dialects: :data:`DUCKDB` (the local
+engine) and :data:`SPARK` (Spark SQL, for ``detect --engine spark``). They differ only in leaf syntax —
+identifier and string quoting, list lambdas, regular expressions, string functions, intervals — which a
+:class:`Dialect` renders; the tree walk and every Sigma decision are shared. Sigma semantics kept:
 
 - strings match case-insensitively unless ``|cased``; ``*`` and ``?`` are wildcards; ``|contains``,
   ``|startswith``, ``|endswith``, ``|all``, ``|re`` (RE2 syntax, flags inline), ``|cidr``, ``|gt`` ...,
@@ -9,6 +12,9 @@ The predicate is over one event table of :mod:`graphlattice.detect.fields`; the 
 - a missing field never matches a value, so ``not selection`` matches it (every comparison is two-valued);
 - a list field (``auth_methods``) matches when ANY element does; the parts of a list of objects
   (``modified_properties.key`` / ``.new`` / ``.old``) used in one selection must hold for the SAME element.
+
+``|re`` is the one place the engines may disagree: DuckDB evaluates RE2, Spark Java regular expressions.
+The pack uses no regular expression; a rule that does should stay within their common syntax.
 
 Keyword searches (values without a field) and placeholders are refused: the pack never needs them, and a
 field-less search has no meaning over normalised columns.
@@ -49,7 +55,7 @@ from sigma.types import (
 from graphlattice.detect.fields import Field, Kind
 from graphlattice.errors import CatalogError
 
-__all__ = ["RuleCompileError", "compile_detection", "sql_string"]
+__all__ = ["DUCKDB", "SPARK", "Dialect", "RuleCompileError", "compile_detection", "sql_string"]
 
 
 class RuleCompileError(CatalogError):
@@ -57,8 +63,96 @@ class RuleCompileError(CatalogError):
 
 
 def sql_string(text: str) -> str:
-    """A SQL string literal."""
+    """A SQL string literal (DuckDB, standard SQL)."""
     return "'" + text.replace("'", "''") + "'"
+
+
+class Dialect:
+    """How one SQL engine spells the pieces the compiler and the engine emit (DuckDB's, by default)."""
+
+    name = "duckdb"
+
+    def quote(self, name: str) -> str:
+        """An identifier (a column)."""
+        return f'"{name}"'
+
+    def string(self, text: str) -> str:
+        return sql_string(text)
+
+    def any_element(self, column: str, var: str, predicate: str) -> str:
+        """TRUE when some element ``var`` of the list ``column`` satisfies ``predicate`` (never NULL)."""
+        return f"coalesce(len(list_filter({column}, lambda {var}: {predicate})) > 0, false)"
+
+    def member(self, var: str, sub: str) -> str:
+        """A part of a struct element."""
+        return f'{var}."{sub}"'
+
+    def contains(self, subject: str, text: str) -> str:
+        return f"contains({subject}, {self.string(text)})"
+
+    def starts_with(self, subject: str, text: str) -> str:
+        return f"starts_with({subject}, {self.string(text)})"
+
+    def ends_with(self, subject: str, text: str) -> str:
+        return f"ends_with({subject}, {self.string(text)})"
+
+    def like(self, target: str, pattern: str, *, cased: bool) -> str:
+        """``pattern`` is a LIKE pattern (``%``, ``_``) whose escape character is a backslash."""
+        operator = "LIKE" if cased else "ILIKE"
+        return f"({target} {operator} {self.string(pattern)} ESCAPE {self.string(chr(92))})"
+
+    def regex(self, target: str, pattern: str) -> str:
+        """A search (not a full match) for ``pattern`` in ``target``."""
+        return f"regexp_matches({target}, {self.string(pattern)})"
+
+    def as_text(self, target: str) -> str:
+        return f"CAST({target} AS VARCHAR)"
+
+    def as_double(self, target: str) -> str:
+        """``target`` as a number, NULL when it is not one."""
+        return f"try_cast({target} AS DOUBLE)"
+
+    def seconds(self, seconds: int) -> str:
+        """An interval of whole seconds, to add to a timestamp."""
+        return f"INTERVAL ({int(seconds)}) SECOND"
+
+
+class SparkDialect(Dialect):
+    """Spark SQL (3.4 or newer; ANSI mode or not): backquoted identifiers, backslash-escaped strings,
+    ``exists`` for list lambdas, ``RLIKE`` (Java regular expressions)."""
+
+    name = "spark"
+
+    def quote(self, name: str) -> str:
+        return "`" + name.replace("`", "``") + "`"
+
+    def string(self, text: str) -> str:
+        return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+    def any_element(self, column: str, var: str, predicate: str) -> str:
+        return f"coalesce(exists({column}, {var} -> {predicate}), false)"
+
+    def member(self, var: str, sub: str) -> str:
+        return f"{var}.{self.quote(sub)}"
+
+    def starts_with(self, subject: str, text: str) -> str:
+        return f"startswith({subject}, {self.string(text)})"
+
+    def ends_with(self, subject: str, text: str) -> str:
+        return f"endswith({subject}, {self.string(text)})"
+
+    def regex(self, target: str, pattern: str) -> str:
+        return f"({target} RLIKE {self.string(pattern)})"
+
+    def as_text(self, target: str) -> str:
+        return f"CAST({target} AS STRING)"
+
+    def seconds(self, seconds: int) -> str:
+        return f"INTERVAL '{int(seconds)}' SECOND"
+
+
+DUCKDB = Dialect()
+SPARK = SparkDialect()
 
 
 _OPS = {
@@ -72,10 +166,11 @@ _ELEMENT = "_e"
 
 
 class _Compiler:
-    def __init__(self, rule: SigmaRule, columns: Mapping[str, Field], where: str) -> None:
+    def __init__(self, rule: SigmaRule, columns: Mapping[str, Field], where: str, dialect: Dialect) -> None:
         self.rule = rule
         self.columns = columns
         self.where = where
+        self.d = dialect
 
     def fail(self, message: str) -> RuleCompileError:
         name = self.rule.name or self.rule.title
@@ -96,7 +191,7 @@ class _Compiler:
                 sub is None and isinstance(node.value, SigmaNull | SigmaExists)
             ):
                 return self.any_element(field, [node])
-            return self.leaf(node, _quote(field.name), field.kind)
+            return self.leaf(node, self.d.quote(field.name), field.kind)
         if isinstance(node, ConditionValueExpression):
             raise self.fail("keyword searches (values without a field) are not supported; name a field")
         raise self.fail(f"unsupported condition element {type(node).__name__}")
@@ -155,7 +250,7 @@ class _Compiler:
     def any_element(self, field: Field, nodes: list[Any]) -> str:
         """TRUE when one element of a list field satisfies every node (each node in element context)."""
         inner = " AND ".join(self.element_node(n, field) for n in nodes)
-        return f"coalesce(len(list_filter({_quote(field.name)}, lambda {_ELEMENT}: {inner})) > 0, false)"
+        return self.d.any_element(self.d.quote(field.name), _ELEMENT, inner)
 
     def element_node(self, node: Any, field: Field) -> str:
         if isinstance(node, ConditionAND):
@@ -164,7 +259,7 @@ class _Compiler:
             return "(" + " OR ".join(self.element_node(a, field) for a in node.args) + ")"
         assert isinstance(node, ConditionFieldEqualsValueExpression)
         _, sub = self.resolve(node.field)
-        target = f'{_ELEMENT}."{sub}"' if sub is not None else _ELEMENT
+        target = self.d.member(_ELEMENT, sub) if sub is not None else _ELEMENT
         return self.leaf(node, target, Kind.TEXT)
 
     def resolve(self, name: str) -> tuple[Field, str | None]:
@@ -196,7 +291,7 @@ class _Compiler:
             other, sub = self.resolve(value.field)
             if sub is not None or other.kind in (Kind.TEXT_LIST, Kind.STRUCT_LIST):
                 raise self.fail("|fieldref must name a plain field")
-            return f"({target} = {_quote(other.name)})"
+            return f"({target} = {self.d.quote(other.name)})"
         if kind is Kind.INT:
             return self.int_value(target, value)
         if kind is Kind.BOOL:
@@ -215,7 +310,7 @@ class _Compiler:
             if text.lstrip("-").isdigit():
                 return f"({target} = {int(text)})"
             return "false"
-        return self.text_value(f"CAST({target} AS VARCHAR)", value)
+        return self.text_value(self.d.as_text(target), value)
 
     def bool_value(self, target: str, value: Any) -> str:
         if isinstance(value, SigmaBool):
@@ -234,9 +329,9 @@ class _Compiler:
         if isinstance(value, SigmaString):
             return self.string(target, value, cased=False)
         if isinstance(value, SigmaNumber):
-            return f"({target} = {sql_string(str(value.number))})"
+            return f"({target} = {self.d.string(str(value.number))})"
         if isinstance(value, SigmaBool):
-            return f"(lower({target}) = {sql_string('true' if value.boolean else 'false')})"
+            return f"(lower({target}) = {self.d.string('true' if value.boolean else 'false')})"
         if isinstance(value, SigmaRegularExpression):
             flags = {
                 SigmaRegularExpressionFlag.IGNORECASE: "i",
@@ -245,17 +340,17 @@ class _Compiler:
             }
             inline = "".join(sorted(flags[f] for f in value.flags))
             pattern = (f"(?{inline})" if inline else "") + str(value.regexp.to_plain())
-            return f"regexp_matches({target}, {sql_string(pattern)})"
+            return self.d.regex(target, pattern)
         if isinstance(value, SigmaCIDRExpression):
             tests = []
             for pattern in value.expand(wildcard="*"):
                 if pattern.endswith("*"):
-                    tests.append(f"starts_with({target}, {sql_string(pattern[:-1])})")
+                    tests.append(self.d.starts_with(target, pattern[:-1]))
                 else:
-                    tests.append(f"({target} = {sql_string(pattern)})")
+                    tests.append(f"({target} = {self.d.string(pattern)})")
             return "(" + " OR ".join(tests) + ")"
         if isinstance(value, SigmaCompareExpression):
-            return f"(try_cast({target} AS DOUBLE) {_OPS[value.op]} {value.number.number!r})"
+            return f"({self.d.as_double(target)} {_OPS[value.op]} {value.number.number!r})"
         raise self.fail(f"unsupported value {type(value).__name__}")
 
     def string(self, target: str, value: SigmaString, *, cased: bool) -> str:
@@ -268,16 +363,16 @@ class _Compiler:
         subject = target if cased else f"lower({target})"
         parts = list(value.s)
         if not value.contains_special():
-            return f"({subject} = {sql_string(fold(str(value.to_plain())))})"
+            return f"({subject} = {self.d.string(fold(str(value.to_plain())))})"
         star = SpecialChars.WILDCARD_MULTI
         middle = parts[1:-1] if len(parts) >= 2 else []
         plain_middle = all(isinstance(p, str) for p in middle)
         if len(parts) == 3 and parts[0] == star and parts[2] == star and plain_middle:
-            return f"contains({subject}, {sql_string(fold(str(parts[1])))})"
+            return self.d.contains(subject, fold(str(parts[1])))
         if len(parts) == 2 and parts[1] == star and isinstance(parts[0], str):
-            return f"starts_with({subject}, {sql_string(fold(parts[0]))})"
+            return self.d.starts_with(subject, fold(parts[0]))
         if len(parts) == 2 and parts[0] == star and isinstance(parts[1], str):
-            return f"ends_with({subject}, {sql_string(fold(parts[1]))})"
+            return self.d.ends_with(subject, fold(parts[1]))
         pattern = []
         for part in parts:
             if part == star:
@@ -286,8 +381,7 @@ class _Compiler:
                 pattern.append("_")
             else:
                 pattern.append(str(part).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"))
-        operator = "LIKE" if cased else "ILIKE"
-        return f"({target} {operator} {sql_string(''.join(pattern))} ESCAPE '\\')"
+        return self.d.like(target, "".join(pattern), cased=cased)
 
 
 def _from_selection(node: Any) -> bool:
@@ -304,13 +398,11 @@ def _from_selection(node: Any) -> bool:
     return False
 
 
-def _quote(name: str) -> str:
-    return f'"{name}"'
-
-
-def compile_detection(rule: SigmaRule, columns: Mapping[str, Field], where: str) -> str:
+def compile_detection(
+    rule: SigmaRule, columns: Mapping[str, Field], where: str, dialect: Dialect = DUCKDB
+) -> str:
     """The rule's condition as one SQL predicate over ``columns``; ``where`` names the rule's file."""
-    compiler = _Compiler(rule, columns, where)
+    compiler = _Compiler(rule, columns, where, dialect)
     conditions = rule.detection.parsed_condition
     if not conditions:
         raise compiler.fail("has no condition")

@@ -24,7 +24,8 @@ from typing import Any
 
 import duckdb
 
-from graphlattice.detect.fields import AUDIT, BASE_TABLES, SIGNIN, base_columns
+from graphlattice.detect.fields import AUDIT, BASE_TABLES, EVENT_TABLES, SIGNIN, base_columns
+from graphlattice.detect.sigma_sql import DUCKDB, Dialect
 from graphlattice.errors import UsageError
 
 __all__ = ["Store", "schema_fingerprint"]
@@ -88,6 +89,9 @@ def schema_fingerprint() -> str:
 class Store:
     """An open log store. ``path=None`` is a fresh in-memory store."""
 
+    dialect: Dialect = DUCKDB
+    """Rules run here in DuckDB's SQL (the store is an :class:`~graphlattice.detect.engine.EventSource`)."""
+
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
         try:
@@ -123,6 +127,21 @@ class Store:
 
     def count(self, table: str) -> int:
         return int(self.one(f"SELECT count(*) FROM {table}")[0])
+
+    def event_records(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The rows of ``audit_events`` and ``signin_events`` with these record ids, by id."""
+        records: dict[str, dict[str, Any]] = {}
+        if not ids:
+            return records
+        for table in (EVENT_TABLES[AUDIT], EVENT_TABLES[SIGNIN]):
+            sql = f"SELECT * FROM {table} WHERE record_id IN (SELECT unnest(?::VARCHAR[]))"
+            cursor = self.con.execute(sql, [list(ids)])
+            rows = cursor.fetchall()
+            names = [d[0] for d in cursor.description or ()]
+            for row in rows:
+                record = dict(zip(names, row, strict=True))
+                records.setdefault(str(record["record_id"]), record)
+        return records
 
     def _ensure_schema(self) -> None:
         con = self.con
