@@ -279,8 +279,8 @@ def _prechecks(
         usable = set(scope.usable)
         outside = [h for h in holders if h not in usable]
         answer = (
-            f"{len(holders)} user(s) hold a pass ({name_list(tenant, holders, sort=True)}); {len(outside)} of them "
-            "cannot use it under the current scope."
+            f"{len(holders)} user(s) hold a pass ({name_list(tenant, holders, sort=True)}); "
+            f"{len(outside)} of them cannot use it under the current scope."
             if holders
             else "Nobody holds a pass."
         )
