@@ -229,10 +229,14 @@ class GraphGateway:
             raise GraphError(
                 401, UNAUTHORIZED, "Access token validation failure. Its principal no longer exists."
             )
-        if principal.kind == "user":
-            user = views.user(principal.object_id)
-            if user is not None and user.get("accountEnabled") is False:
-                raise GraphError(401, UNAUTHORIZED, "The user account is disabled.")
+        found = (
+            views.user(principal.object_id)
+            if principal.kind == "user"
+            else views.service_principal(principal.object_id)
+        )
+        if found is not None and found.get("accountEnabled") is False:
+            what = "user account" if principal.kind == "user" else "service principal"
+            raise GraphError(401, UNAUTHORIZED, f"The {what} is disabled.")
         return principal
 
     async def _serve(

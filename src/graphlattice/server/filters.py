@@ -342,7 +342,7 @@ def _check(node: _Node, spec: FilterSpec, resource: str, scope: dict[str, str]) 
     if isinstance(node, _Lambda):
         if node.path[0] in scope:
             raise _Syntax("nested lambdas are not supported")
-        base = "/".join(node.path) + "/any"
+        base = "/".join(node.path) + "/" + node.kind
         if base not in spec and not any(k.startswith(base + "/") for k in spec):
             raise GraphError(
                 400,
