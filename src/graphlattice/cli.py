@@ -1124,6 +1124,199 @@ def detect(
         sys.exit(1)
 
 
+# ---- rules (the detection rule pack: list, validate, export) ---------------------------------------------
+
+
+@cli.group("rules")
+def rules_group() -> None:
+    """The detection rule pack: list it, validate rule files, export it to SIEM query languages.
+
+    \b
+      graphlattice rules list
+      graphlattice rules validate my-rules/
+      graphlattice rules export --to kusto --rule tap-bootstrapped-persistence
+      graphlattice rules export --to splunk --output build/splunk
+    """
+
+
+_RULES_OPTION = click.option(
+    "--rules",
+    "rule_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Rule files or folders to use instead of the built-in pack (repeatable).",
+)
+
+
+def _load_rules(rule_paths: tuple[Path, ...]) -> Any:
+    from graphlattice.detect.pack import load_pack
+
+    for path in rule_paths:
+        if not path.exists():
+            raise UsageError(f"no such rule file or folder: {path}")
+    return load_pack(list(rule_paths) if rule_paths else None)
+
+
+@rules_group.command("list")
+@_RULES_OPTION
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def rules_list(rule_paths: tuple[Path, ...], fmt: str) -> None:
+    """List the alerting rules of the pack (sequences with their steps)."""
+    from graphlattice.detect.pack import attack_techniques
+
+    pack = _load_rules(rule_paths)
+    rows = []
+    for name in pack.alerting:
+        loaded = pack[name]
+        steps = [ref.rule.name for ref in loaded.sigma.referenced_rules] if loaded.is_correlation else []
+        rows.append(
+            {
+                "id": name,
+                "level": loaded.level,
+                "kind": "sequence" if loaded.is_correlation else "detection",
+                "title": loaded.title,
+                "attack": attack_techniques(loaded.tags),
+                "steps": steps,
+                "file": str(loaded.path),
+            }
+        )
+    if fmt == "json":
+        _print_json({"rules": rows})
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    table.add_column("Rule", no_wrap=True)
+    for column in ("Level", "Kind", "ATT&CK", "Title"):
+        table.add_column(column)
+    for row in rows:
+        steps = [str(s) for s in row["steps"]]
+        rule = "\n".join([str(row["id"]), *(f"  {i}. {s}" for i, s in enumerate(steps, start=1))])
+        attack = ", ".join(str(a) for a in row["attack"])
+        table.add_row(rule, str(row["level"]), str(row["kind"]), attack, str(row["title"]))
+    Console().print(table)
+
+
+@rules_group.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def rules_validate(paths: tuple[Path, ...]) -> None:
+    """Check Sigma rule files (default: the built-in pack) with pySigma and the detect loader.
+
+    Every problem is one line, FILE:LINE: message; the exit status is 3 when there is any.
+    """
+    from graphlattice.detect.validate import validate_rule_files
+
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"no such rule file or folder: {path}")
+    report = validate_rule_files(list(paths) or None)
+    err = _stderr()
+    for problem in report.problems:
+        click.echo(str(problem))
+    if report.problems:
+        err.print(f"{len(report.problems)} problem(s) in {report.files} file(s)", highlight=False)
+        sys.exit(3)
+    err.print(f"{report.rules} rule(s) in {report.files} file(s): no problems", highlight=False)
+
+
+@rules_group.command("export")
+@click.option(
+    "--to",
+    "backend",
+    required=True,
+    help="kusto (Microsoft Sentinel / Azure Data Explorer), splunk, databricks or elasticsearch.",
+)
+@_RULES_OPTION
+@click.option("--rule", "rule_ids", multiple=True, help="Export only this rule (repeatable; default: all).")
+@click.option(
+    "--community",
+    "community_dir",
+    type=click.Path(path_type=Path),
+    help="Also export SigmaHQ Azure rules from this folder, mapped onto the canonical fields.",
+)
+@click.option(
+    "--output",
+    default="-",
+    show_default=True,
+    help="Folder to write one file per rule into, or - for stdout.",
+)
+@click.option("--working-hours", default="08:00-18:00", show_default=True, help="Working hours, HH:MM-HH:MM.")
+@click.option("--timezone", default="UTC", show_default=True, help="Time zone of the working hours (IANA).")
+@click.option("--window-minutes", type=int, help="Replace the time window of every sequence rule.")
+@click.option(
+    "--lookback-days", type=int, default=30, show_default=True, help="How far back 'seen before' looks (KQL)."
+)
+def rules_export(
+    backend: str,
+    rule_paths: tuple[Path, ...],
+    rule_ids: tuple[str, ...],
+    community_dir: Path | None,
+    output: str,
+    working_hours: str,
+    timezone: str,
+    window_minutes: int | None,
+    lookback_days: int,
+) -> None:
+    """Convert the rule pack to a SIEM's query language with pySigma backends.
+
+    Each query names the target's own columns and starts with a header saying what of the rule it keeps and
+    what it cannot (see docs/detection-export.md). A rule that cannot be expressed without changing what it
+    alerts on is not exported; stderr says which and why.
+
+    \b
+      graphlattice rules export --to kusto --rule tap-bootstrapped-persistence > tap.kql
+      graphlattice rules export --to elasticsearch --output build/elastic   # one rule per file
+    """
+    from graphlattice.detect import DetectSettings, parse_working_hours
+    from graphlattice.detect.export import export_loaded, export_rules, resolve_backend
+
+    name = resolve_backend(backend)
+    start, end = parse_working_hours(working_hours)
+    if lookback_days <= 0:
+        raise UsageError("--lookback-days must be positive")
+    settings = DetectSettings(
+        window_minutes=window_minutes,
+        working_start=start,
+        working_end=end,
+        timezone=timezone,
+        lookback_days=lookback_days,
+    )
+    pack = _load_rules(rule_paths)
+    result = export_rules(name, pack, list(rule_ids) or None, settings)
+    exported = list(result.rules)
+    skipped = list(result.skipped)
+    if community_dir is not None:
+        from graphlattice.detect.export import Skipped
+        from graphlattice.detect.pipeline import load_community_rules
+
+        if not community_dir.is_dir():
+            raise UsageError(f"--community must be a folder of Sigma rules: {community_dir}")
+        files = sorted(p for p in community_dir.rglob("*") if p.suffix in (".yml", ".yaml"))
+        community = load_community_rules(files)
+        runnable = [c.rule for c in community if c.rule is not None]
+        skipped += [Skipped(c.path.name, str(c.problem)) for c in community if c.rule is None]
+        more = export_loaded(name, runnable, settings)
+        exported += more.rules
+        skipped += more.skipped
+    err = _stderr()
+    for item in skipped:
+        err.print(f"[yellow]not exported:[/] {item.name}: {item.reason}", soft_wrap=True, highlight=False)
+    if not exported:
+        reason = f" ({skipped[0].reason})" if skipped else ""
+        raise UsageError(f"no rule could be exported to {name}{reason}")
+    if output == "-":
+        separator = "" if name == "elasticsearch" else "\n"
+        sys.stdout.write(separator.join(rule.text for rule in exported))
+        sys.stdout.flush()
+        return
+    directory = Path(output)
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"--output must be a folder (or -): {directory} is a file")
+    for rule in exported:
+        _write_atomic(directory / rule.filename, rule.text.encode("utf-8"))
+    err.print(f"wrote {len(exported)} {name} quer{'y' if len(exported) == 1 else 'ies'} to {directory}")
+
+
 # ---- entry point ---------------------------------------------------------------------------------------
 
 
