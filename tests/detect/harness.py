@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,15 +56,23 @@ def case_settings(case: dict[str, Any]) -> DetectSettings:
     return DetectSettings(**kwargs)
 
 
-def run_case(tmp: Path, rule: str, case: dict[str, Any]) -> list[Match]:
-    """Every match of ``rule`` on the case's logs."""
+@dataclass(frozen=True)
+class CaseInputs:
+    """A case's logs written as files, and what its enrichment is given."""
+
+    files: list[Path]
+    settings: DetectSettings
+    privileged: PrivilegedUsers
+    tickets: list[Ticket] | None
+
+
+def case_inputs(tmp: Path, case: dict[str, Any]) -> CaseInputs:
     tmp.mkdir(parents=True, exist_ok=True)
     files = []
     if case.get("audits"):
         files.append(write_jsonl(tmp / "directoryAudits.jsonl", case["audits"]))
     if case.get("signins"):
         files.append(write_jsonl(tmp / "signIns.jsonl", case["signins"]))
-    settings = case_settings(case)
     raw = case.get("settings") or {}
     privileged = (
         PrivilegedUsers(frozenset(u.lower() for u in raw["privileged_users"]), "fixture")
@@ -73,8 +84,20 @@ def run_case(tmp: Path, rule: str, case: dict[str, Any]) -> list[Match]:
         if "tickets" in raw
         else None
     )
-    pack = load_pack()
+    return CaseInputs(files, case_settings(case), privileged, tickets)
+
+
+@contextmanager
+def case_store(tmp: Path, case: dict[str, Any]) -> Iterator[tuple[Store, DetectSettings]]:
+    """A fresh store holding the case's logs, ingested and enriched with the case's settings."""
+    inputs = case_inputs(tmp, case)
     with Store() as store:
-        ingest_files(store, files)
-        enrich(store, settings, privileged, tickets)
-        return run_rule(store, pack[rule], settings)
+        ingest_files(store, inputs.files)
+        enrich(store, inputs.settings, inputs.privileged, inputs.tickets)
+        yield store, inputs.settings
+
+
+def run_case(tmp: Path, rule: str, case: dict[str, Any]) -> list[Match]:
+    """Every match of ``rule`` on the case's logs."""
+    with case_store(tmp, case) as (store, settings):
+        return run_rule(store, load_pack()[rule], settings)

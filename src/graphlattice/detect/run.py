@@ -15,7 +15,7 @@ from typing import Any
 
 from graphlattice.detect.engine import EventSource, run_pack
 from graphlattice.detect.enrich import EnrichReport, PrivilegedUsers, enrich
-from graphlattice.detect.fields import AUDIT, SIGNIN
+from graphlattice.detect.fields import AUDIT, EVENT_TABLES, SIGNIN
 from graphlattice.detect.incidents import Incident, build_incidents, iso
 from graphlattice.detect.ingest import FileReport, ingest_files
 from graphlattice.detect.pack import LEVELS, RulePack, load_pack
@@ -23,7 +23,7 @@ from graphlattice.detect.settings import DetectSettings, load_tickets
 from graphlattice.detect.store import Store
 from graphlattice.errors import LogError, UsageError
 
-__all__ = ["ENGINES", "DetectionRun", "RuleStatus", "level_rank", "run_detection"]
+__all__ = ["ENGINES", "DetectionRun", "RuleStatus", "export_parquet", "level_rank", "run_detection"]
 
 ENGINES = ("duckdb", "spark")
 """Where the rule pack can run."""
@@ -189,7 +189,7 @@ def run_detection(
             raise
         say("Enriching")
         report = enrich(store, settings, privileged, tickets)
-        exported = _export(store, parquet_dir) if parquet_dir is not None else []
+        exported = export_parquet(store, parquet_dir) if parquet_dir is not None else {}
         with _rule_source(store, engine, spark_master, exported, say) as source:
             say("Running the rules" + (f" on Spark ({spark_master})" if engine == "spark" else ""))
             matches = run_pack(source, pack, settings)
@@ -209,14 +209,14 @@ def run_detection(
         totals,
         report,
         settings,
-        exported,
+        list(exported.values()),
         engine,
     )
 
 
 @contextmanager
 def _rule_source(
-    store: Store, engine: str, master: str | None, exported: list[Path], say: Progress
+    store: Store, engine: str, master: str | None, exported: dict[str, Path], say: Progress
 ) -> Iterator[EventSource]:
     """The store itself, or Spark over its event tables in Parquet (exported here if not already)."""
     if engine != "spark":
@@ -225,9 +225,9 @@ def _rule_source(
     from graphlattice.detect.spark import DEFAULT_MASTER, SparkEvents
 
     with tempfile.TemporaryDirectory(prefix="graphlattice-spark-") as scratch:
-        files = exported or _export(store, Path(scratch))
+        files = exported or export_parquet(store, Path(scratch))
         say("Starting Spark")
-        with SparkEvents({AUDIT: files[0], SIGNIN: files[1]}, master or DEFAULT_MASTER) as source:
+        with SparkEvents(files, master or DEFAULT_MASTER) as source:
             yield source
 
 
@@ -327,15 +327,17 @@ def _notes(
     return notes
 
 
-def _export(store: Store, directory: Path) -> list[Path]:
+def export_parquet(store: Store, directory: Path) -> dict[str, Path]:
+    """Write the event tables (``audit_events.parquet``, ``signin_events.parquet``) into ``directory``."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create {directory}: {exc.strerror or exc}") from None
-    out = []
-    for table in ("audit_events", "signin_events"):
+    out = {}
+    for kind in (AUDIT, SIGNIN):
+        table = EVENT_TABLES[kind]
         target = directory / f"{table}.parquet"
         path_sql = "'" + str(target).replace("'", "''") + "'"
         store.con.execute(f"COPY {table} TO {path_sql} (FORMAT parquet)")
-        out.append(target)
+        out[kind] = target
     return out

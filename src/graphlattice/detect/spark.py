@@ -60,8 +60,12 @@ appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = spark: %p %c{1}: %m%n
 rootLogger.level = error
 rootLogger.appenderRef.console.ref = console
+logger.apache.name = org.apache
+logger.apache.level = error
 """
-"""Spark's own logging in sessions this module starts: errors only, on stderr (stdout is the report's)."""
+"""Spark's own logging in sessions this module starts: errors only, on stderr (stdout is the report's). The
+``org.apache`` logger is named so that the PySpark driver finds its level configured and does not announce
+a default of its own."""
 
 
 def is_local_master(master: str) -> bool:
