@@ -10,8 +10,8 @@ working hours and time zone, tickets, snapshot); re-export the Parquet to change
 pySigma's Databricks backend (pySigma-backend-databricks) converts each rule's condition; this module adds
 what the canonical tables need on top of it: parts of a list of objects named in one selection are matched
 on one element with Spark's ``exists(list, e -> ...)``, a NOT over a missing value is true (as in Sigma and
-the local engine, not SQL's unknown), and sequences (which the backend does not convert) become range joins like
-the local engine's, folded per first event.
+the local engine, not SQL's unknown), and sequences (which the backend does not convert) become range joins
+like the local engine's, folded per first event.
 """
 
 from __future__ import annotations
