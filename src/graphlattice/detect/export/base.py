@@ -403,13 +403,17 @@ def comment_block(
     if sigma.description:
         lines += ["", *textwrap.wrap(" ".join(str(sigma.description).split()), 100)]
     if kept:
-        lines += ["", "Kept:"] + [f"  - {k}" for k in kept]
+        lines += ["", "Kept:"] + [line for k in kept for line in _bullet(k)]
     if lost:
         lines += ["", "Not kept (the query matches more, or differently, than the local engine):"]
-        lines += [f"  - {item}" for item in lost]
+        lines += [line for item in lost for line in _bullet(item)]
     if extra:
         lines += ["", *extra]
     falsepositives = [str(fp) for fp in (sigma.falsepositives or [])]
     if falsepositives:
-        lines += ["", "False positives:"] + [f"  - {fp}" for fp in falsepositives]
+        lines += ["", "False positives:"] + [line for fp in falsepositives for line in _bullet(fp)]
     return "\n".join(f"{prefix} {line}".rstrip() for line in lines)
+
+
+def _bullet(text: str) -> list[str]:
+    return textwrap.wrap(text, 100, initial_indent="  - ", subsequent_indent="    ") or ["  -"]

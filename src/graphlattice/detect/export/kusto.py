@@ -375,10 +375,11 @@ class KustoExporter(Exporter):
                     prop_parts,
                 )
             )
-            body.kept.append(
-                "modified properties: every target's modifiedProperties, the parts named in one selection "
-                "matched on the same property (values unquoted, as locally)"
-            )
+            if mp_groups:
+                body.kept.append(
+                    "modified properties: every target's modifiedProperties, the parts named in one "
+                    "selection matched on the same property (values unquoted, as locally)"
+                )
         results = [f"{name} = {expr}" for name in props for expr in [_PROPERTY_RESULTS[name][1]] if expr]
         if results:
             body.lines.append("| extend " + ", ".join(results))
