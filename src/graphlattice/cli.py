@@ -1083,7 +1083,7 @@ def detect(
     Example, on the demo tenant's logs:
       graphlattice demo generate demo
       graphlattice detect demo/directoryAudits.jsonl demo/signIns.jsonl
-      graphlattice detect demo/*.jsonl --engine spark     # the same rules on Apache Spark
+      graphlattice detect demo/directoryAudits.jsonl demo/signIns.jsonl --engine spark
     """
     from graphlattice.detect import DetectSettings, parse_since, parse_working_hours, run_detection
     from graphlattice.detect.render import render_html, render_json, render_table
