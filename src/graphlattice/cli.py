@@ -88,6 +88,29 @@ def cli() -> None:
 def _live_options(fn: Callable[..., None]) -> Callable[..., None]:
     """Where to collect from and how to sign in (see 'graphlattice collect --help')."""
     options = [
+        click.option(
+            "--logs-days",
+            type=click.IntRange(1, 30),
+            default=7,
+            show_default=True,
+            help="Read audit and sign-in logs of the last N days (by the service's clock).",
+        ),
+        click.option("--no-logs", is_flag=True, help="Do not read audit and sign-in logs."),
+        click.option(
+            "--collected-at",
+            metavar="ISO",
+            help="The snapshot's time (ages and the log window are measured from it); default: the "
+            "service's clock. For an endpoint with a simulated clock, e.g. the Range's ('range status').",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return _sign_in_options(fn)
+
+
+def _sign_in_options(fn: Callable[..., None]) -> Callable[..., None]:
+    """Which endpoint and how to sign in (collect, assess --live, respond): the fields of LiveOptions."""
+    options = [
         click.option("--tenant", "tenant", metavar="ID", help="Tenant id or primary domain to sign in to."),
         click.option("--client-id", metavar="ID", help="App registration (or user-assigned identity) id."),
         click.option(
@@ -121,20 +144,6 @@ def _live_options(fn: Callable[..., None]) -> Callable[..., None]:
             "--token-command",
             metavar="CMD",
             help="Command printing the bearer token on its last line ('graphlattice range token --as UPN').",
-        ),
-        click.option(
-            "--logs-days",
-            type=click.IntRange(1, 30),
-            default=7,
-            show_default=True,
-            help="Read audit and sign-in logs of the last N days (by the service's clock).",
-        ),
-        click.option("--no-logs", is_flag=True, help="Do not read audit and sign-in logs."),
-        click.option(
-            "--collected-at",
-            metavar="ISO",
-            help="The snapshot's time (ages and the log window are measured from it); default: the "
-            "service's clock. For an endpoint with a simulated clock, e.g. the Range's ('range status').",
         ),
     ]
     for option in reversed(options):
@@ -1122,6 +1131,77 @@ def detect(
     if failing:
         err.print(f"{len(failing)} incident(s) at or above {fail_on}: failing as asked (--fail-on).")
         sys.exit(1)
+
+
+# ---- respond (apply an incident's containment plan) ------------------------------------------------------
+
+
+@cli.command()
+@click.argument("incident_file", metavar="INCIDENT", type=click.Path(path_type=Path))
+@click.option("--incident", "choose", metavar="N|ID", help="Which incident of the file: its number or id.")
+@click.option("--rule", metavar="ID", help="The incident of this rule.")
+@click.option(
+    "--method-id",
+    "method_ids",
+    multiple=True,
+    metavar="ID",
+    help="The method to delete when several could be the one registered (repeatable; candidates are listed).",
+)
+@click.option("--apply", is_flag=True, help="Make the calls (after confirming); without it, only show them.")
+@click.option("--yes", is_flag=True, help="Apply without asking (required when there is no terminal).")
+@click.option(
+    "--new-password-env",
+    metavar="VAR",
+    help="For a plan that resets a password: the new one, from environment variable VAR (default: Entra "
+    "generates one, which is not shown).",
+)
+@_sign_in_options
+def respond(
+    incident_file: Path,
+    choose: str | None,
+    rule: str | None,
+    method_ids: tuple[str, ...],
+    apply: bool,
+    yes: bool,
+    new_password_env: str | None,
+    **conn: Any,
+) -> None:
+    """Apply an incident's containment plan (from 'detect --format json') through Microsoft Graph.
+
+    \b
+    Resolves the method ids from the user's methods, prints the exact Graph calls, and stops there
+    unless --apply; then asks (or --yes), makes the calls in order, and reads back what changed:
+      graphlattice detect logs/*.jsonl --format json > incidents.json
+      graphlattice respond incidents.json --rule tap-bootstrapped-persistence \\
+          --base-url http://127.0.0.1:8000 --token-command 'graphlattice range token --as noor.haddad'
+    Sign in as for 'graphlattice collect', with an identity that may change authentication methods;
+    a password reset needs a signed-in administrator (Graph has no application permission for it).
+    """
+    from graphlattice.collect.options import LiveOptions, token_provider
+    from graphlattice.detect.respond import load_incident
+    from graphlattice.detect.respond import respond as run_response
+
+    if apply and not yes and not sys.stdin.isatty():
+        raise UsageError("not applying: no terminal to confirm on; add --yes to apply without asking")
+    password = None
+    if new_password_env:
+        password = os.environ.get(new_password_env)
+        if not password:
+            raise UsageError(
+                f"environment variable {new_password_env} is not set (it holds the new password)"
+            )
+    incident = load_incident(incident_file, choose=choose, rule=rule)
+    live = LiveOptions(**conn)
+    run_response(
+        incident,
+        base_url=live.endpoint,
+        tokens=token_provider(live),
+        apply=apply,
+        echo=click.echo,
+        confirm=lambda: click.confirm("Make these calls?", default=False, err=True),
+        method_ids=method_ids,
+        new_password=password,
+    )
 
 
 # ---- rules (the detection rule pack: list, validate, export) ---------------------------------------------
