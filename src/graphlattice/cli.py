@@ -1198,7 +1198,7 @@ def respond(
         tokens=token_provider(live),
         apply=apply,
         echo=click.echo,
-        confirm=lambda: click.confirm("Make these calls?", default=False, err=True),
+        confirm=lambda: yes or click.confirm("Make these calls?", default=False, err=True),
         method_ids=method_ids,
         new_password=password,
     )

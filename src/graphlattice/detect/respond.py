@@ -556,9 +556,11 @@ async def resolve(
             )
             seen[key] = call.number
             plan.calls.append(call)
-    unused = [value for folded, value in pins.items() if folded not in used]
-    if unused:
-        raise UsageError(f"--method-id {unused[0]} is not a method this plan deletes (see the candidates)")
+    for folded, value in pins.items():
+        if folded not in used:
+            read = ", ".join(url.rsplit("/", 1)[-1] for url in cache) or "none"
+            message = f"not a method this plan could delete (the method lists it read: {read})"
+            plan.problems.append(Problem(0, f"--method-id {value}", message))
     for call in plan.calls:
         if call.action == "revoke-sessions" and call.verify:
             doc = await client.get(call.verify)
@@ -625,7 +627,8 @@ def render_plan(plan: Plan, base_url: str) -> list[str]:
     if plan.problems:
         lines.append("Cannot be resolved without a guess:")
     for problem in plan.problems:
-        lines.append(f"  ! step {problem.step}, {problem.summary}: {problem.message}")
+        where = f"step {problem.step}, " if problem.step else ""
+        lines.append(f"  ! {where}{problem.summary}: {problem.message}")
         for candidate in problem.candidates:
             lines.append(f"      {candidate.verdict:>8}  {_shown(candidate)}: {candidate.why}")
     return lines
@@ -829,8 +832,9 @@ def respond(
         echo(line)
     if plan.problems:
         first = plan.problems[0]
+        where = f"step {first.step}" if first.step else first.summary
         raise UsageError(
-            f"{len(plan.problems)} step(s) cannot be resolved without a guess (step {first.step}: see "
+            f"{len(plan.problems)} problem(s) to settle before anything can be applied ({where}: see "
             "above); nothing was changed"
         )
     if not apply:
