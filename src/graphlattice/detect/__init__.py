@@ -11,8 +11,9 @@ Layers, each its own module: :mod:`.fields` (the canonical field set), :mod:`.st
 (logs into DuckDB once), :mod:`.enrich` (facts Sigma cannot express, in SQL), :mod:`.pack` and ``rules/``
 (the Sigma rule pack), :mod:`.sigma_sql` and :mod:`.engine` (Sigma to SQL, every rule one statement, in
 DuckDB's SQL or Spark's), :mod:`.spark` (the pack on Apache Spark over the event tables in Parquet),
-:mod:`.incidents` and :mod:`.containment` (what a match means and what to do), :mod:`.pipeline` (the
-SigmaHQ Azure taxonomy mapped onto the canonical fields), :mod:`.render` (table and HTML).
+:mod:`.incidents` and :mod:`.containment` (what a match means and what to do), :mod:`.respond` (a plan
+applied through the collector's Graph client), :mod:`.pipeline` (the SigmaHQ Azure taxonomy mapped onto the
+canonical fields), :mod:`.render` (table and HTML).
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ collector's Graph client (its pacing, retries, typed errors and token handling):
    by type, registration time and device name. Those are matched against a read of the user's typed method
    collection. A Microsoft Authenticator has ``createdDateTime`` only once it is registered for passwordless
    phone sign-in (the time of *that*, which may come later than the registration), so device names are
-   matched first. A candidate that contradicts the incident (another device, created before the
-   registration) is excluded; exactly one candidate left that is confirmed by device name or time is the
+   matched first. A candidate that contradicts the incident (another device, created at another time) is
+   excluded; exactly one candidate left that is confirmed by device name or time is the
    method. Anything else is ambiguous and is refused with the candidates listed: ``--method-id`` chooses.
    The live Temporary Access Pass is read too (a user holds at most one; it may be a newer pass than the
    one in the logs, or already gone).
@@ -42,7 +42,7 @@ import orjson
 from graphlattice.collect.auth import TokenProvider
 from graphlattice.collect.client import GraphClient, GraphError, normalise_base_url
 from graphlattice.collect.plan import family_of
-from graphlattice.detect.containment import METHOD_NAMES
+from graphlattice.detect.containment import METHOD_COLLECTIONS, METHOD_NAMES
 from graphlattice.errors import CollectError, GraphLatticeError, InputError, UsageError
 from graphlattice.tenant.model import parse_time
 
@@ -56,6 +56,7 @@ __all__ = [
     "Identity",
     "Plan",
     "Problem",
+    "Skip",
     "execute",
     "identity_of",
     "load_incident",
@@ -303,15 +304,8 @@ def _near(delta: timedelta) -> str:
 
 # ---- the resolved plan -------------------------------------------------------------------------------------
 
-_TYPE_NAMES = {
-    "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod": METHOD_NAMES["microsoftAuthenticator"],
-    "#microsoft.graph.fido2AuthenticationMethod": METHOD_NAMES["fido2"],
-    "#microsoft.graph.phoneAuthenticationMethod": METHOD_NAMES["phone"],
-    "#microsoft.graph.softwareOathAuthenticationMethod": METHOD_NAMES["softwareOath"],
-    "#microsoft.graph.windowsHelloForBusinessAuthenticationMethod": METHOD_NAMES["windowsHelloForBusiness"],
-    "#microsoft.graph.emailAuthenticationMethod": METHOD_NAMES["email"],
-    "#microsoft.graph.temporaryAccessPassAuthenticationMethod": METHOD_NAMES["temporaryAccessPass"],
-}
+_TYPE_NAMES = {odata: METHOD_NAMES[kind] for kind, (_, odata) in METHOD_COLLECTIONS.items()}
+"""``@odata.type`` -> the method's name in plain words."""
 
 
 @dataclass(slots=True)
@@ -373,8 +367,8 @@ class _Client(GraphClient):
     """The collector's client, allowed to write: same pacing, retries, 401 refresh and typed errors.
 
     Every write in a containment plan is idempotent in effect (a repeated delete answers 404, a repeated
-    revocation moves the same timestamp), so the client's retries after a 5xx or a dropped connection are
-    safe; a delete answered 404 counts as done once the read afterwards shows the method gone."""
+    revocation or reset only does it again), so the client's retries after a 5xx or a dropped connection
+    are safe; a delete answered 404 counts as done once the read afterwards shows the method gone."""
 
     async def send(self, method: str, url: str, body: Mapping[str, Any] | None) -> httpx.Response:
         data = orjson.dumps(dict(body)) if body is not None else None
