@@ -587,3 +587,91 @@ def test_load_incident_chooses_by_number_id_or_rule(tmp_path: Path) -> None:
     path.write_bytes(orjson.dumps({"rule": "a", "containment": [{"kind": "change", "request": {}}]}))
     with pytest.raises(InputError, match="a change without a request"):
         load_incident(path)
+
+
+def test_what_is_already_gone_is_skipped_and_a_newer_pass_is_the_one_deleted() -> None:
+    """The planted Authenticator was removed already; the pass in the logs was replaced by a newer one."""
+    context = PlanContext(
+        principals={
+            "target": {"id": USER, "type": "user", "displayName": "Mia Hoffmann"},
+            "issuer": {"id": "issuer-1", "type": "user", "displayName": "Lukas Brandt"},
+        },
+        methods=[
+            RegisteredMethod("microsoftAuthenticator", "2026-11-14T02:09:06Z", "iPhone 15 Pro", ("r",), "x")
+        ],
+        tap_id="logged-pass",
+    )
+    incident = {"rule": TAP_RULE, "containment": build_plan(TAP_RULE, context)}
+
+    def graph(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/temporaryAccessPassMethods"):
+            return httpx.Response(
+                200, json={"value": [{"id": "newer-pass", "createdDateTime": "2026-11-16T08:00:00Z"}]}
+            )
+        if request.url.path.endswith("/microsoftAuthenticatorMethods"):
+            return httpx.Response(200, json={"value": [_auth("own", "Galaxy S23", None)]})
+        return httpx.Response(200, json={"signInSessionsValidFromDateTime": None})
+
+    lines: list[str] = []
+    respond(
+        incident,
+        base_url="https://graph.example",
+        tokens=StaticToken(USER_TOKEN),
+        apply=False,
+        echo=lines.append,
+        confirm=lambda: True,
+        transport=httpx.MockTransport(graph),
+    )
+    out = "\n".join(lines)
+    assert (
+        "/temporaryAccessPassMethods/newer-pass" in out
+        and "not logged-pass from the logs: a newer pass" in out
+    )
+    gone = "the Microsoft Authenticator registered at 2026-11-14T02:09:06Z on iPhone 15 Pro is not on the"
+    assert f"nothing to do, {gone} account now (already removed?)" in out
+    assert "/microsoftAuthenticatorMethods/own" not in out  # the victim's own is never the fallback
+    assert len(re.findall(r"^  \d\. ", out, flags=re.M)) == 3  # the pass, and two revocations
+
+
+def test_on_a_terminal_it_asks_first(served: Served) -> None:
+    """A real terminal on stdin: the prompt comes first; 'n' changes nothing, 'y' applies."""
+    import pty
+
+    def answer(text: str) -> subprocess.CompletedProcess[str]:
+        leader, follower = pty.openpty()
+        try:
+            os.write(leader, text.encode())
+            args = [
+                "respond",
+                served.incidents,
+                "--rule",
+                TAP_RULE,
+                "--apply",
+                "--base-url",
+                served.server.url,
+            ]
+            process = subprocess.run(
+                [sys.executable, "-m", "graphlattice", *map(str, args), "--token", served.server.token(NOOR)],
+                stdin=follower,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                env=ENV,
+                check=False,
+            )
+        finally:
+            os.close(leader)
+            os.close(follower)
+        return process
+
+    before = files(served.state)
+    declined = answer("n\n")
+    assert declined.returncode == 1
+    assert (
+        "Make these calls? [y/N]" in declined.stderr
+        and "not confirmed: nothing was changed" in declined.stderr
+    )
+    assert files(served.state) == before
+    accepted = answer("y\n")
+    assert accepted.returncode == 0, accepted.stderr
+    assert "Done: 5 call(s) made and confirmed." in accepted.stdout
