@@ -12,6 +12,10 @@ Goal: (load + assess) <= 3x baseline, peak memory < 2 GiB.
 Range Graph endpoint (bench/server.py): requests/s and p99 latency of ``graphlattice range serve`` over a
 --server-users demo tenant under a bounded loopback load. Goal: >= 500 requests/s, p99 <= 50 ms.
 
+Collector (bench/collector.py): the N-user demo tenant seeded into a Range, served with --throttle, collected
+by ``graphlattice collect``: requests made / the fewest the plan needs (goal <= 1.05x), 429s received, wall
+time / the throttle-bound minimum (goal <= 1.2x).
+
 Detection (bench/detect.py): generated Graph sign-in and audit logs; DuckDB's own read_json of the files
 against graphlattice's ingest (goal <= 1.5x), the whole rule pack after ingest (goal <= 10 s at 10M sign-ins
 and 1M audits), peak memory (goal <= 4 GiB).
@@ -28,6 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from collector import bench_collector  # noqa: E402 - bench/collector.py, the collector benchmark
 
 from detect import bench_detect  # noqa: E402 - bench/detect.py, the detection benchmark
 from server import bench_server  # noqa: E402 - bench/server.py, the Range endpoint benchmark
@@ -134,6 +140,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     ok = bench_assess(args.users, args.repeat)
+    ok = bench_collector(args.users, _snapshot(args.users)) and ok
     ok = bench_server(args.server_users) and ok
     ok = bench_detect() and ok  # a tenth of the goals' scale; python bench/detect.py --full for all of it
     print("\nall goals met" if ok else "\nsome goals missed (see above)")

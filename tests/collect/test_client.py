@@ -359,3 +359,42 @@ def test_families_and_costs_follow_graphs_table(path: str, family: str, cost: in
 
 def test_tokens_do_not_show_in_reprs() -> None:
     assert "t0ken" not in repr(StaticToken("t0ken"))
+
+
+def test_an_endpoint_that_never_answers_stops_the_run_quickly() -> None:
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        raise httpx.ConnectError("connection refused", request=request)
+
+    async def go() -> None:
+        async with _client(handler, FakeTime(), retry=RetryPolicy(attempts=100, breaker=5)) as client:
+            await client.get("/v1.0/users")
+
+    with pytest.raises(CollectError, match="never answered") as caught:
+        _run(go())
+    assert calls == 5 and not isinstance(caught.value, RetriesExhausted)
+
+
+def test_a_blip_after_answers_is_ridden_out_until_the_request_gives_up() -> None:
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return _json({"value": []})
+        raise httpx.ConnectError("connection refused", request=request)
+
+    async def go() -> None:
+        async with _client(
+            handler, FakeTime(), retry=RetryPolicy(attempts=6, breaker=3, outage=1e9)
+        ) as client:
+            await client.get("/v1.0/users")
+            await client.get("/v1.0/groups")
+
+    with pytest.raises(RetriesExhausted):
+        _run(go())
+    assert calls == 1 + 6

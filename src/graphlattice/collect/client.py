@@ -151,14 +151,26 @@ class Stats:
 # ---- pacing ---------------------------------------------------------------------------------------------
 
 
+@dataclass(slots=True)
+class Slot:
+    """One request's place in its family's window: when it counts from, and its units."""
+
+    at: float
+    units: int
+
+
 class _Window:
     """At most ``budget.units`` units within any ``budget.window`` seconds (which also keeps a token bucket
-    of that size and refill rate happy), plus a hold after a 429."""
+    of that size and refill rate happy), plus a hold after a 429.
+
+    A request counts from when it was sent until its answer is in, and then from the answer's time: the
+    service counts it when it arrives, which is somewhere in between, so the window is measured from the
+    later end and never runs ahead of the service's."""
 
     def __init__(self, budget: Budget, margin: float) -> None:
         self.budget = budget
         self.margin = margin
-        self.sent: deque[tuple[float, int]] = deque()
+        self.sent: deque[Slot] = deque()
         self.in_window = 0
         self.hold_until = 0.0
         self.lock = asyncio.Lock()
@@ -175,7 +187,7 @@ class Pacer:
         self,
         budgets: Mapping[Family, Budget] | None = None,
         *,
-        margin: float = 0.02,
+        margin: float = 0.01,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -198,32 +210,38 @@ class Pacer:
         window = self._windows[family]
         window.hold_until = max(window.hold_until, self._clock() + max(0.0, seconds))
 
-    async def acquire(self, family: Family, units: int) -> None:
+    async def acquire(self, family: Family, units: int) -> Slot:
+        """Wait until ``units`` fit in the family's window; pass the slot to :meth:`settle` when answered."""
         window = self._windows[family]
         async with window.lock:  # first come, first served within a family
             while True:
                 now = self._clock()
-                while window.sent and window.sent[0][0] <= now - window.span:
-                    window.in_window -= window.sent.popleft()[1]
+                while window.sent and window.sent[0].at <= now - window.span:
+                    window.in_window -= window.sent.popleft().units
                 cap = window.budget.units
                 need = min(units, cap)
                 wait = 0.0
                 if window.hold_until > now:
                     wait = window.hold_until - now
                 elif window.in_window + need > cap:
-                    # wait until enough of the oldest sends leave the window
+                    # wait until enough of the oldest requests leave the window
                     freed = window.in_window
-                    for stamp, spent in window.sent:
-                        freed -= spent
+                    for slot in window.sent:
+                        freed -= slot.units
                         if freed + need <= cap:
-                            wait = stamp + window.span - now
+                            wait = max(slot.at + window.span - now, 0.001)
                             break
                 if wait <= 0:
-                    window.sent.append((now, need))
+                    slot = Slot(now, need)
+                    window.sent.append(slot)
                     window.in_window += need
-                    return
+                    return slot
                 self.waited += wait
                 await self._sleep(wait)
+
+    def settle(self, slot: Slot) -> None:
+        """The request's answer is in: it counts from now on (the service saw it no later than this)."""
+        slot.at = max(slot.at, self._clock())
 
 
 # ---- retries --------------------------------------------------------------------------------------------
@@ -235,7 +253,8 @@ class RetryPolicy:
     base: float = 0.25  # seconds; full jitter over base * 2**n
     cap: float = 30.0
     throttle_base: float = 1.0  # a 429 without Retry-After: at least this long
-    breaker: int = 24  # this many failed sends in a row, with no success in between, stop the run
+    breaker: int = 24  # failed sends in a row (no answer in between) that stop a run that never got one
+    outage: float = 180.0  # once answers came, stop only after this long without one
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         return rng.uniform(0, min(self.cap, self.base * 2**attempt))
@@ -326,6 +345,7 @@ class GraphClient:
         self._token: str | None = None
         self._token_lock = asyncio.Lock()
         self._failures_in_row = 0
+        self._answered_at: float | None = None  # when the service last answered (None: never)
         self.server_time: datetime | None = None
         self.first_response = asyncio.Event()
         self._http = httpx.AsyncClient(
@@ -380,10 +400,16 @@ class GraphClient:
             self.first_response.set()
 
     def _failed_send(self) -> None:
+        """Count a send that got no usable answer; stop the run when the endpoint seems gone: at once if it
+        never answered (a wrong address), else after ``outage`` seconds of silence (riding out blips)."""
         self._failures_in_row += 1
-        if self._failures_in_row >= self.retry.breaker:
+        if self._failures_in_row < self.retry.breaker:
+            return
+        silent = None if self._answered_at is None else time.monotonic() - self._answered_at
+        if silent is None or silent >= self.retry.outage:
+            how = "never answered" if silent is None else f"has not answered for {silent:.0f} s"
             raise CollectError(
-                f"{self.base_url} kept failing ({self._failures_in_row} failed requests in a row); "
+                f"{self.base_url} {how} ({self._failures_in_row} failed requests in a row); "
                 "nothing finished is lost: run the same command again with --resume"
             )
 
@@ -402,7 +428,7 @@ class GraphClient:
         attempt = 0
         last = ""
         while attempt < self.retry.attempts:
-            await self.pacer.acquire(family, units)
+            slot = await self.pacer.acquire(family, units)
             token = await self._bearer()
             headers = {"Authorization": f"Bearer {token}"}
             if body is not None:
@@ -411,12 +437,14 @@ class GraphClient:
             try:
                 response = await self._http.request(method, target, content=body, headers=headers)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
+                self.pacer.settle(slot)
                 self.stats.transport_errors += 1
                 last = f"{type(exc).__name__}"
                 self._failed_send()
                 await self._backoff(self.retry.backoff(attempt, self._rng))
                 attempt += 1
                 continue
+            self.pacer.settle(slot)
             status = response.status_code
             if status == 401:
                 if refreshed:
@@ -429,6 +457,8 @@ class GraphClient:
                 continue
             if status == 429:
                 self._note_time(response)
+                self._failures_in_row = 0  # a throttled service is alive
+                self._answered_at = time.monotonic()
                 self.stats.throttled += 1
                 self._throttled(family, response.headers, attempt)
                 last = "429 Too Many Requests"
@@ -445,6 +475,7 @@ class GraphClient:
                 continue
             self._note_time(response)
             self._failures_in_row = 0
+            self._answered_at = time.monotonic()
             if 200 <= status < 300:
                 return response
             raise _error_of(response, url)

@@ -480,14 +480,16 @@ def minimum_requests(size: TenantSize, *, logs: bool = True) -> MinimumPlan:
         pages = 1 if plan.spec.shape == "singleton" else _pages(count, page)
         requests[query.family] += pages
         units[query.family] += pages * query.cost
+        first_pages = 0  # the children's first pages share $batch requests
         for child in plan.children:
             per_object = {
                 "members": size.members,
                 "owners": size.owners,
                 "appRoleAssignments": size.app_role_assignments,
             }[child.key]
-            first_pages = len(per_object)
+            first_pages += len(per_object)
             extra = sum(_pages(n, child.top or 100) - 1 for n in per_object)
-            requests["directory"] += math.ceil(first_pages / BATCH_SIZE) + extra
-            units["directory"] += (first_pages + extra) * child.cost
+            requests["directory"] += extra
+            units["directory"] += (len(per_object) + extra) * child.cost
+        requests["directory"] += math.ceil(first_pages / BATCH_SIZE)
     return MinimumPlan(requests, units)
