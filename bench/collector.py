@@ -41,6 +41,7 @@ from graphlattice.range.seed_snapshot import seed_from_snapshot
 seed_from_snapshot(Path(sys.argv[1]), Path(sys.argv[2]))
 """
 
+# Peak memory from VmHWM: ru_maxrss would include the benchmark process's own, inherited through fork.
 _COLLECT = r"""
 import json, resource, sys, time
 from graphlattice.cli import main
@@ -50,8 +51,14 @@ try:
     main(sys.argv[1:])
 except SystemExit as exc:
     code = exc.code or 0
-print(json.dumps({"seconds": time.perf_counter() - t0, "code": code,
-                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}), file=sys.stderr)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    with open("/proc/self/status") as status:
+        peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    pass
+run = {"seconds": time.perf_counter() - t0, "code": code, "peak_mib": peak / 1024}
+print(json.dumps(run), file=sys.stderr)
 """
 
 
