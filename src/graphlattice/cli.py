@@ -971,9 +971,11 @@ def collect(
     An app registration with read-only application permissions (see --permissions):
       graphlattice collect --tenant contoso.onmicrosoft.com --client-id APP_ID \\
           --client-secret-env GRAPH_SECRET --out snapshot/
-    The Range's Graph-compatible endpoint (graphlattice range serve):
+    The Range's Graph-compatible endpoint (graphlattice range serve; its clock is simulated, so
+    give the snapshot the time 'range status' shows):
       graphlattice collect --base-url http://127.0.0.1:8000 \\
-          --token-command 'graphlattice range token --as noor.haddad' --out snapshot/
+          --token-command 'graphlattice range token --as noor.haddad' \\
+          --collected-at 2026-11-16T08:30:00Z --out snapshot/
 
     Pages stream to disk, a collection appears when it is complete, and --resume continues an
     interrupted run. A collection that cannot be read is recorded in manifest.json with the permission

@@ -398,3 +398,20 @@ def test_a_blip_after_answers_is_ridden_out_until_the_request_gives_up() -> None
     with pytest.raises(RetriesExhausted):
         _run(go())
     assert calls == 1 + 6
+
+
+def test_the_services_clock_comes_from_the_first_date_header() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/first"):
+            return _json({"error": {"code": "ServiceUnavailable"}}, 503)  # no Date: not the clock
+        return _json({"value": []}, headers={"Date": "Mon, 16 Nov 2026 08:30:00 GMT"})
+
+    async def go() -> Any:
+        async with _client(handler, FakeTime(), retry=RetryPolicy(attempts=1)) as client:
+            with pytest.raises(RetriesExhausted):
+                await client.get("/v1.0/first")
+            assert client.server_time is None
+            await client.get("/v1.0/users")
+            return client.server_time
+
+    assert _run(go()).isoformat() == "2026-11-16T08:30:00+00:00"

@@ -37,6 +37,7 @@ from graphlattice.collect.plan import Budget, Family, ListQuery, budget_for, fam
 from graphlattice.errors import CollectError
 
 __all__ = [
+    "BadResponse",
     "CollectionUnavailable",
     "GraphClient",
     "GraphError",
@@ -70,6 +71,11 @@ class GraphError(CollectError):
 
 class CollectionUnavailable(GraphError):
     """A collection cannot be read with this identity or licence: 403 (or 400/404 for what is not served)."""
+
+
+class BadResponse(CollectError):
+    """The service answered, but not with what Graph sends (not JSON, no ``value`` array, a next link that
+    loops). The collection is recorded as an error; the run goes on."""
 
 
 class RetriesExhausted(CollectError):
@@ -513,11 +519,11 @@ class GraphClient:
         next_url: str | None = url
         while next_url is not None:
             if next_url in seen:
-                raise CollectError(f"{url.split('?', 1)[0]}: the service sent the same next link twice")
+                raise BadResponse(f"{url.split('?', 1)[0]}: the service sent the same next link twice")
             seen.add(next_url)
             page = await self.get(next_url, family=family, units=units)
             if not isinstance(page, dict):
-                raise CollectError(f"{url.split('?', 1)[0]}: expected a JSON object")
+                raise BadResponse(f"{url.split('?', 1)[0]}: expected a JSON object")
             yield page
             link = page.get("@odata.nextLink")
             next_url = link if isinstance(link, str) and link else None
@@ -552,7 +558,7 @@ class GraphClient:
             doc = _json(response, "$batch")
             answers = doc.get("responses") if isinstance(doc, dict) else None
             if not isinstance(answers, list):
-                raise CollectError("$batch: the response has no responses array")
+                raise BadResponse("$batch: the response has no responses array")
             retry_wait: float | None = None
             again: list[SubRequest] = []
             answered: set[str] = set()
@@ -613,6 +619,6 @@ def _json(response: httpx.Response, url: str) -> Any:
     try:
         return orjson.loads(response.content)
     except orjson.JSONDecodeError:
-        raise CollectError(
+        raise BadResponse(
             f"{url.split('?', 1)[0]}: the response is not JSON (HTTP {response.status_code})"
         ) from None

@@ -34,6 +34,7 @@ from graphlattice._version import __version__
 from graphlattice.collect.auth import TokenProvider
 from graphlattice.collect.client import (
     DEFAULT_BASE_URL,
+    BadResponse,
     GraphClient,
     GraphError,
     Pacer,
@@ -273,7 +274,7 @@ class _Run:
         if plan.spec.shape == "singleton":
             doc = await self.client.get(plan.query.url(), family=plan.family, units=plan.query.cost)
             if not isinstance(doc, dict):
-                raise CollectError(f"{plan.query.path}: expected a JSON object")
+                raise BadResponse(f"{plan.query.path}: expected a JSON object")
             doc = {k: v for k, v in doc.items() if k != "@odata.context"}
             write_json_atomic(self.out / plan.spec.filename, doc)
             self.progress.advance(plan.name, 1)
@@ -565,7 +566,7 @@ class _Run:
 def _values(page: dict[str, Any], plan: CollectionPlan) -> list[Any]:
     items = page.get("value")
     if not isinstance(items, list):
-        raise CollectError(f"{plan.name}: a page without a value array")
+        raise BadResponse(f"{plan.name}: a page without a value array")
     return items
 
 
@@ -612,6 +613,7 @@ def _prepare(options: CollectOptions, base_url: str, tenant: Callable[[], str | 
             )
         for name in [*(spec.filename for spec in COLLECTIONS.values()), MANIFEST, STATE_FILE]:
             (out / name).unlink(missing_ok=True)
+            (out / f".{name}.part").unlink(missing_ok=True)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
