@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from graphlattice.collect.collector import STATE_FILE
 from graphlattice.collect.plan import METHODS_PATH, PLAN, has_temporary_access_pass, method_candidates
@@ -74,6 +76,16 @@ def _items(path: Path) -> list[dict[str, Any]]:
         return [obj for _, obj in iter_jsonl(path)]
     doc = orjson.loads(path.read_bytes())
     return list(doc["value"]) if isinstance(doc, dict) and "value" in doc else [doc]
+
+
+@pytest.fixture(scope="module")
+def clean_snapshot(
+    scenario_range: RangeDir, served_scenario: Served, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A fault-free collection as the defender, for the tests that compare against one."""
+    out = tmp_path_factory.mktemp("clean") / "snap"
+    collect(served_scenario.url, scenario_range.token(upn=DEFENDER), out, scenario_range.clock)
+    return out
 
 
 # ---- parity -----------------------------------------------------------------------------------------------
@@ -175,11 +187,10 @@ def test_the_least_privilege_app_reads_everything_and_assesses_the_same(
 
 
 def test_a_fifth_of_requests_failing_still_gives_the_same_snapshot(
-    scenario_range: RangeDir, served_scenario: Served, tmp_path: Path
+    scenario_range: RangeDir, served_scenario: Served, clean_snapshot: Path, tmp_path: Path
 ) -> None:
     token = scenario_range.token(upn=DEFENDER)
-    clean = tmp_path / "clean"
-    collect(served_scenario.url, token, clean, scenario_range.clock)
+    clean = clean_snapshot
     faults = Faults(every=5, inner_every=5)
     with fault_proxy(served_scenario.url, faults) as proxy:
         faulty = tmp_path / "faulty"
@@ -219,7 +230,7 @@ def _matches(pattern: str, path: str) -> bool:
 
 
 def test_a_killed_run_resumes_without_reading_finished_collections_again(
-    scenario_range: RangeDir, served_scenario: Served, tmp_path: Path
+    scenario_range: RangeDir, served_scenario: Served, clean_snapshot: Path, tmp_path: Path
 ) -> None:
     token = scenario_range.token(upn=DEFENDER)
     out = tmp_path / "snap"
@@ -259,17 +270,15 @@ def test_a_killed_run_resumes_without_reading_finished_collections_again(
     unfinished = [n for n in COLLECTIONS if n not in finished]
     assert all(any(_matches(p, path) for p in _paths_of(n, state) for path in second) for n in unfinished)
 
-    clean = tmp_path / "clean"
-    collect(served_scenario.url, token, clean, scenario_range.clock)
-    assert snapshot_bytes(out) == snapshot_bytes(clean)
+    assert snapshot_bytes(out) == snapshot_bytes(clean_snapshot)
 
 
 def test_resume_refuses_another_tenant_and_a_fresh_run_refuses_a_used_folder(
-    scenario_range: RangeDir, served_scenario: Served, tmp_path: Path
+    scenario_range: RangeDir, served_scenario: Served, clean_snapshot: Path, tmp_path: Path
 ) -> None:
     token = scenario_range.token(upn=DEFENDER)
     out = tmp_path / "snap"
-    collect(served_scenario.url, token, out, scenario_range.clock)
+    shutil.copytree(clean_snapshot, out)
     again = collect(served_scenario.url, token, out, scenario_range.clock, check=False)
     assert again.returncode == 2 and "--resume" in again.stderr and "--force" in again.stderr
     forged = token.split(".")
