@@ -127,3 +127,34 @@ def test_written_files_load_as_a_snapshot(tmp_path: Path) -> None:
     tenant = load_snapshot(tmp_path)
     assert list(tenant.users) == ["u1"] and tenant.methods == {"u1": []}
     assert "signIns" in tenant.errors
+
+
+def test_each_sign_in_option_builds_its_azure_identity_credential(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from graphlattice.collect.auth import AzureToken, CommandToken, StaticToken
+    from graphlattice.collect.options import LiveOptions, token_provider
+
+    monkeypatch.setenv("GL_SECRET", "not-a-real-secret")
+    cert = tmp_path / "app.pem"
+    cert.write_text("-----BEGIN CERTIFICATE-----\n")
+    cases = {
+        "ClientSecretCredential": LiveOptions(tenant="t", client_id="c", client_secret_env="GL_SECRET"),
+        "CertificateCredential": LiveOptions(tenant="t", client_id="c", certificate=cert),
+        "DeviceCodeCredential": LiveOptions(tenant="t", device_code=True),
+        "AzureCliCredential": LiveOptions(tenant="t", azure_cli=True),
+        "ManagedIdentityCredential": LiveOptions(managed_identity=True),
+    }
+    for expected, options in cases.items():
+        try:
+            provider = token_provider(options)
+        except ValueError:  # the certificate file is not a real certificate: azure-identity reads it eagerly
+            assert expected == "CertificateCredential"
+            continue
+        assert isinstance(provider, AzureToken)
+        assert type(provider.credential).__name__ == expected
+        assert provider.scope == "https://graph.microsoft.com/.default"
+        assert "not-a-real-secret" not in repr(provider)
+    assert isinstance(token_provider(LiveOptions(base_url="http://127.0.0.1:1", token="x")), StaticToken)
+    assert isinstance(token_provider(LiveOptions(token_command="echo x")), CommandToken)
+    assert CommandToken("printf 'noise\\ntok3n\\n'").token() == "tok3n"
