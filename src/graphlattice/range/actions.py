@@ -895,7 +895,7 @@ def _reset_password(ctx: Ctx) -> ActionResult:
     )
     return ActionResult(
         f"Reset the password of {target.get('userPrincipalName')} (must change at next sign-in); "
-        f"{len(revoked)} password-based refresh token(s) revoked",
+        f"{len(revoked)} refresh token(s) revoked",
         {"newPassword": value, "revoked": revoked},
     )
 
