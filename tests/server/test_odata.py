@@ -265,3 +265,14 @@ def test_skip_tokens_are_signed(served: RunningServer) -> None:
     assert noor.get(link).status_code == 200
     altered = token[:-1] + ("A" if token[-1] != "A" else "B")
     assert noor.get(link.replace(token, altered)).status_code == 400
+
+
+def test_date_header_follows_the_range_clock(served: RunningServer) -> None:
+    from email.utils import parsedate_to_datetime
+
+    response = as_user(served, NOOR).get("/users?$top=1")
+    assert response.status_code == 200
+    stamped = parsedate_to_datetime(response.headers["date"])
+    assert abs((stamped - served.service.range.now).total_seconds()) < 1  # Range time, not wall-clock time
+    assert (stamped.year, stamped.month, stamped.day) == (2026, 11, 16)
+    assert len(response.headers.get_list("date")) == 1

@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import UTC
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +138,10 @@ class GraphGateway:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                out = [(k, v) for k, v in message.get("headers", []) if k.lower() not in (b"request-id",)]
+                out = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() not in (b"request-id", b"date")
+                ]
+                out.append((b"date", self._date()))  # the Range's clock, so clients time-stamp in Range time
                 out.append((b"request-id", request_id.encode()))
                 out.append((b"client-request-id", client_request_id.encode("latin-1", "replace")))
                 out.extend((k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in extra.items())
@@ -163,6 +168,10 @@ class GraphGateway:
                     request_id,
                     client_request_id,
                 )
+
+    def _date(self) -> bytes:
+        """An HTTP ``Date`` header from the Range's simulated clock."""
+        return format_datetime(self.service.range.now.astimezone(UTC), usegmt=True).encode("ascii")
 
     @staticmethod
     async def _error(

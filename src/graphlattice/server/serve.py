@@ -46,6 +46,7 @@ def _server(app: object) -> uvicorn.Server:
         app,  # type: ignore[arg-type]
         log_level="warning",
         access_log=False,
+        date_header=False,  # the gateway sends Date from the Range's clock
         lifespan="off",
         timeout_keep_alive=30,
     )
