@@ -158,12 +158,16 @@ def _signin_sql(settings: DetectSettings) -> str:
     return f"""
 CREATE OR REPLACE TABLE signin_events AS
 WITH coverage AS (SELECT min(time) AS first_time FROM signins),
+windows AS (  -- the three look-backs over a narrow projection: sorting wide rows three times is the cost
+    SELECT record_id,
+        max(ok_time) OVER (PARTITION BY user_id {prior}) AS _prev_user,
+        max(ok_time) OVER (PARTITION BY user_id, ip {prior}) AS _prev_ip,
+        max(ok_time) OVER (PARTITION BY user_id, country {prior}) AS _prev_country
+    FROM (SELECT record_id, user_id, ip, country, time, {ok_time} AS ok_time FROM signins)
+),
 history AS (
-    SELECT *,
-        max({ok_time}) OVER (PARTITION BY user_id {prior}) AS _prev_user,
-        max({ok_time}) OVER (PARTITION BY user_id, ip {prior}) AS _prev_ip,
-        max({ok_time}) OVER (PARTITION BY user_id, country {prior}) AS _prev_country
-    FROM signins
+    SELECT s.*, w._prev_user, w._prev_ip, w._prev_country
+    FROM signins s JOIN windows w ON w.record_id = s.record_id
 ),
 taps AS (
     SELECT record_id AS tap_record, target_user_id, time AS issued, tap_end
