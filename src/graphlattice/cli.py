@@ -23,6 +23,7 @@ from graphlattice.errors import GraphLatticeError, UsageError
 
 if TYPE_CHECKING:
     from graphlattice.range.engine import Range
+    from graphlattice.range.verify import Verdict
     from graphlattice.range.views import Person
 
 FORMATS = ("table", "json", "sarif", "html")
@@ -805,7 +806,12 @@ def range_act(
 @range_group.command("verify")
 @_state_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def range_verify(state_dir: Path | None, fmt: str) -> None:
+@click.option(
+    "--exit-code",
+    is_flag=True,
+    help="Exit 1 while the attacker is still in (for scripts and class dashboards); default: always 0.",
+)
+def range_verify(state_dir: Path | None, fmt: str, exit_code: bool) -> None:
     """Replay every attacker foothold (read-only) and judge containment, root cause and collateral."""
     from graphlattice.range.verify import verify
 
@@ -813,7 +819,13 @@ def range_verify(state_dir: Path | None, fmt: str) -> None:
     verdict = verify(rng)
     if fmt == "json":
         _print_json(verdict.to_json())
-        return
+    else:
+        _print_verdict(rng, verdict)
+    if exit_code and not verdict.contained:
+        sys.exit(1)
+
+
+def _print_verdict(rng: Range, verdict: Verdict) -> None:
     console = Console()
     scenario = rng.scenario
     if verdict.contained:

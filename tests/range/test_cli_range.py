@@ -238,3 +238,13 @@ def test_invalid_scenario_file_is_one_line_with_file_and_line(tmp_path: Path) ->
     number = next(i for i, row in enumerate(text.splitlines(), start=1) if "action: hand-out-pass" in row)
     assert line.startswith(f"error: {path}:{number}: unknown action 'hand-out-pass'")
     assert not (tmp_path / "r").exists()
+
+
+def test_verify_exit_code_follows_containment_only_when_asked(tmp_path: Path) -> None:
+    folder = str(tmp_path / "r")
+    assert run("range", "start", "tap-persistence", "--state", folder).returncode == 0
+    assert run("range", "verify", "--state", folder).returncode == 0  # a report, not a gate, by default
+    still_in = run("range", "verify", "--exit-code", "--state", folder)
+    assert still_in.returncode == 1 and "ATTACKER STILL IN" in still_in.stdout
+    as_json = run("range", "verify", "--exit-code", "--format", "json", "--state", folder)
+    assert as_json.returncode == 1 and orjson.loads(as_json.stdout)["contained"] is False
