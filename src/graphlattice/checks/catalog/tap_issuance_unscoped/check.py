@@ -7,7 +7,7 @@ larger than the configured bound (medium: the attacker must still find a target 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from graphlattice.checks.context import CheckContext
 from graphlattice.checks.methods_view import methods_view
@@ -41,12 +41,13 @@ def _target_label(tenant: Tenant, target_id: str, target_type: str) -> str:
 def _scan(tenant: Tenant, policy: TapPolicy, roles_known: bool) -> _Scope:
     scope = _Scope()
     usable = tap_usable_users(tenant, policy)
+    # Who each include target covers, by entra's own rule (exclusions are already applied by `usable`).
     targets = [
         (
             _target_label(tenant, t.id, t.target_type),
-            t.id.casefold(),
-            t.target_type.casefold() == "user",
-            tenant.members_of(t.id.casefold()) if t.target_type.casefold() != "user" else frozenset(),
+            replace(policy, include_targets=(t,), exclude_targets=()).usable_user_ids(
+                tenant.users.keys(), tenant.members_of
+            ),
         )
         for t in policy.include_targets
     ]
@@ -57,11 +58,7 @@ def _scan(tenant: Tenant, policy: TapPolicy, roles_known: bool) -> _Scope:
         if user.id not in usable:
             continue
         scope.usable.append(user.id)
-        scope.via[user.id] = [
-            label
-            for label, tid, is_user, members in targets
-            if (tid == user.id if is_user else (tid == "all_users" or user.id in members))
-        ]
+        scope.via[user.id] = [label for label, covered in targets if user.id in covered]
         if roles_known:
             labels = privileged_role_labels(tenant, user.id)
             if labels:
