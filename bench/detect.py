@@ -9,7 +9,8 @@ password, role and security-info changes) and a few planted Temporary Access Pas
 a fresh process so its peak memory is its own, both on a DuckDB database file with the same memory limit:
 
   * raw     — DuckDB's own read_json of the same two files (schema auto-detected) into tables;
-  * detect  — graphlattice: ingest (normalise into the store), enrichment, then the whole rule pack and the
+  * detect  — graphlattice: ingest (normalise into the store, deduplicate, and work out the history the
+              enrichment needs), then a run: the run's enrichment settings, the whole rule pack and the
               incidents, as ``graphlattice detect --db FILE`` runs them.
 
 Goals (issue 6), at 10 million sign-ins and 1 million audit records (``--full``): ingest within 1.5x of the
@@ -504,8 +505,7 @@ def bench_detect(
     ours = _step("detect", str(logs), str(work / "store.duckdb"), memory_limit)
     _fresh(work / "raw.duckdb")
     ingest_ratio = ours["ingest"] / raw["seconds"]
-    enriched_ratio = (ours["ingest"] + ours["enrich"]) / raw["seconds"]
-    pack = ours["rules"] + ours["incidents"]
+    pack = ours["enrich"] + ours["rules"] + ours["incidents"]
     peak = max(raw["peak_mib"], ours["peak_mib"])
     full = signins >= FULL_SIGNINS and audits >= FULL_AUDITS
     rules = len(ours["matches"])
@@ -515,17 +515,18 @@ def bench_detect(
     print(f"(DuckDB database files, memory_limit {memory_limit}; goals are for 10M sign-ins and 1M audits):")
     rows = [
         ("DuckDB raw read_json into tables", f"{raw['seconds']:8.2f} s  ({raw['rows']:,} rows)"),
-        ("graphlattice ingest (normalise, dedupe)", f"{ours['ingest']:8.2f} s  ({ours['rows']:,} records)"),
+        ("ingest (normalise, dedupe, history)", f"{ours['ingest']:8.2f} s  ({ours['rows']:,} records)"),
         ("ingest / raw read_json", f"{ingest_ratio:8.2f} x   (goal <= 1.50 x)"),
-        ("enrichment (once per run, after ingest)", f"{ours['enrich']:8.2f} s"),
-        ("(ingest + enrichment) / raw read_json", f"{enriched_ratio:8.2f} x"),
-        (f"the whole pack ({rules} rules) and incidents", f"{pack:8.2f} s   (goal <= 10 s)"),
+        (f"a run: enrichment, {rules} rules, incidents", f"{pack:8.2f} s   (goal <= 10 s)"),
         ("peak memory, raw read_json", f"{raw['peak_mib']:8.0f} MiB"),
         ("peak memory, graphlattice", f"{ours['peak_mib']:8.0f} MiB (goal <= 4096 MiB)"),
     ]
     for label, value in rows:
         print(f"  {label:<44}: {value}")
-    print(f"  (rules {ours['rules']:.2f} s, incidents {ours['incidents']:.2f} s; matches {ours['matches']})")
+    print(
+        f"  (enrichment {ours['enrich']:.2f} s, rules {ours['rules']:.2f} s, "
+        f"incidents {ours['incidents']:.2f} s; matches {ours['matches']})"
+    )
     ok = ingest_ratio <= 1.5 and pack <= 10 and peak <= 4 * GIB
     if spark:
         on_spark = _step("spark", str(work / "store.duckdb"), str(work / "parquet"))

@@ -142,6 +142,25 @@ def test_beta_and_v1_sign_ins(tmp_path: Path) -> None:
     assert v1[9] == "interactiveUser"
 
 
+def test_spaces_and_empty_strings(tmp_path: Path) -> None:
+    """Surrounding spaces are trimmed, ids lower-cased, and empty strings are absent values."""
+    record = {
+        **SIGNIN,
+        "id": "spaced",
+        "userId": " 0B9C4D4E-5F3A-4C55-9C1E-2F6A8E7D1A01 ",
+        "userPrincipalName": "  ines@contoso.example",
+        "ipAddress": "",
+        "appDisplayName": "   ",
+        "clientAppUsed": "Browser ",
+    }
+    path = tmp_path / "signins.jsonl"
+    path.write_bytes(_lines(record))
+    with Store() as store:
+        ingest_file(store, path)
+        row = _one(store, "signins", "user_id, upn, ip, app_name, client_app")
+    assert row == ("0b9c4d4e-5f3a-4c55-9c1e-2f6a8e7d1a01", "ines@contoso.example", None, None, "Browser")
+
+
 @pytest.mark.parametrize(
     ("name", "content"),
     [

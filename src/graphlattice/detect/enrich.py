@@ -1,8 +1,11 @@
-"""Enrichment: the facts Sigma cannot express, computed once per run in SQL over the whole store.
+"""Enrichment: the facts Sigma cannot express, as fields the rules match.
 
-Two statements build the tables the rules scan (``signin_events``, then ``audit_events``) from the
-normalised tables; each enrichment is a window function, an ASOF join or a hash join — never a loop over
-records. What each field means is documented in :mod:`graphlattice.detect.fields`.
+What needs history (earlier sign-ins of a user, the session behind an action) is worked out at ingest and
+kept in the store (:mod:`graphlattice.detect.history`). Per run, this module applies the run's settings to
+it: ``signin_events`` is a view over ``signins`` (look-back window, working hours, the Temporary Access Pass
+links of a small candidates table), and ``audit_events`` a table built from ``audits`` (session length,
+privileged targets, tickets, PIM approvals). Everything is a window function, an ASOF join or a hash join —
+never a loop over records. What each field means is documented in :mod:`graphlattice.detect.fields`.
 
 Inputs beyond the logs: the privileged users (a tenant snapshot's role holders, else whoever a
 role-assignment audit record put into a privileged role) and, optionally, tickets.
@@ -94,11 +97,12 @@ def enrich(
     privileged: PrivilegedUsers,
     tickets: Sequence[Ticket] | None = None,
 ) -> EnrichReport:
-    """(Re)build ``signin_events`` and ``audit_events`` for this run's settings."""
+    """Set up ``signin_events`` and ``audit_events`` for this run's settings (temporary: per connection)."""
     check_timezone(store, settings.timezone)
     con = store.con
     _load_privileged(con, privileged)
     _load_tickets(con, tickets)
+    con.execute(_tap_links_sql(settings))
     con.execute(_signin_sql(settings))
     con.execute(_audit_sql(settings, tickets is not None))
     row = store.one(
@@ -150,70 +154,78 @@ def _load_tickets(con: duckdb.DuckDBPyConnection, tickets: Sequence[Ticket] | No
 
 
 def _signin_sql(settings: DetectSettings) -> str:
+    """``signin_events``: a view over ``signins`` (no copy of the sign-ins is made per run).
+
+    The look-back answers come from the ingest-time history tables; the Temporary Access Pass links from
+    the small ``gl_tap_links`` table built just before.
+    """
     lookback = _interval(settings.lookback_days * 86_400)
+    computed = {
+        "working_hours": working_hours_sql(settings, "s.time"),
+        "ip_seen_before": f"""CASE WHEN s.user_id IS NULL OR s.ip IS NULL THEN NULL
+             WHEN h.prev_ok_ip >= s.time - {lookback} THEN true
+             WHEN f.first_ok < s.time THEN false
+             WHEN s.time - {lookback} >= (SELECT min(time) FROM signins) THEN false END""",
+        "country_seen_before": f"""CASE WHEN s.user_id IS NULL OR s.country IS NULL THEN NULL
+             WHEN h.prev_ok_country >= s.time - {lookback} THEN true
+             WHEN f.first_ok < s.time THEN false
+             WHEN s.time - {lookback} >= (SELECT min(time) FROM signins) THEN false END""",
+        "tap_used": f"CASE WHEN s.auth_methods IS NOT NULL THEN {_TAP_IN_METHODS} ELSE l.linked END",
+        "tap_inferred": "CASE WHEN s.auth_methods IS NOT NULL THEN "
+        f"(CASE WHEN {_TAP_IN_METHODS} THEN false END) WHEN l.linked THEN true END",
+        "tap_issue_record_id": "l.tap_record",
+    }
+    columns = [
+        f'{computed[f.name]} AS "{f.name}"' if f.enrichment else f's."{f.name}"'
+        for f in event_columns(SIGNIN)
+    ]
+    return f"""
+CREATE OR REPLACE TEMP VIEW signin_events AS
+SELECT {", ".join(columns)}
+FROM signins s
+    LEFT JOIN signin_history h ON h.record_id = s.record_id
+    LEFT JOIN user_first_ok f ON f.user_id = s.user_id
+    LEFT JOIN gl_tap_links l ON l.record_id = s.record_id"""
+
+
+_TAP_IN_METHODS = (
+    "coalesce(list_contains(list_transform(s.auth_methods, lambda m: lower(m)), "
+    "'temporary access pass'), false)"
+)
+
+
+def _tap_links_sql(settings: DetectSettings) -> str:
+    """``gl_tap_links``: the sign-ins that used a Temporary Access Pass, and the issuance they used.
+
+    Only candidates are looked at: sign-ins whose authentication details name a pass, and (v1.0, no
+    details) successful sign-ins to the security-info apps soon after a pass was issued to the user.
+    ``linked`` is NULL for sign-ins with details (the details answer) and true for an inferred use.
+    """
     infer = _interval(settings.tap_signin_minutes * 60)
     apps = ", ".join(f"'{a}'" for a in SECURITY_INFO_APPS)
-    prior = "ORDER BY time, record_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
-    ok_time = "CASE WHEN error_code = 0 THEN time END"
     return f"""
-CREATE OR REPLACE TABLE signin_events AS
-WITH coverage AS (SELECT min(time) AS first_time FROM signins),
-windows AS (  -- the three look-backs over a narrow projection: sorting wide rows three times is the cost
-    SELECT record_id,
-        max(ok_time) OVER (PARTITION BY user_id {prior}) AS _prev_user,
-        max(ok_time) OVER (PARTITION BY user_id, ip {prior}) AS _prev_ip,
-        max(ok_time) OVER (PARTITION BY user_id, country {prior}) AS _prev_country
-    FROM (SELECT record_id, user_id, ip, country, time, {ok_time} AS ok_time FROM signins)
-),
-history AS (
-    SELECT s.*, w._prev_user, w._prev_ip, w._prev_country
-    FROM signins s JOIN windows w ON w.record_id = s.record_id
-),
-taps AS (
+CREATE OR REPLACE TEMP TABLE gl_tap_links AS
+WITH taps AS (
     SELECT record_id AS tap_record, target_user_id, time AS issued, tap_end
     FROM audits WHERE target_user_id IS NOT NULL AND {TAP_ISSUANCE_SQL}
 ),
 candidates AS (
-    SELECT record_id, user_id, time FROM signins
-    WHERE user_id IS NOT NULL AND (
-        list_contains(list_transform(auth_methods, lambda m: lower(m)), 'temporary access pass')
-        OR (auth_methods IS NULL AND error_code = 0 AND app_id IN ({apps})))
+    SELECT s.record_id, s.user_id, s.time, s.auth_methods IS NOT NULL AS detailed FROM signins s
+    WHERE s.user_id IS NOT NULL AND (
+        (s.auth_methods IS NOT NULL AND {_TAP_IN_METHODS})
+        OR (s.auth_methods IS NULL AND s.error_code = 0 AND s.app_id IN ({apps})))
 ),
 links AS (
-    SELECT c.record_id, t.tap_record, t.issued, t.tap_end
+    SELECT c.record_id, c.time, c.detailed, t.tap_record, t.issued, t.tap_end
     FROM candidates c ASOF JOIN taps t ON c.user_id = t.target_user_id AND c.time >= t.issued
-),
-marked AS (
-    SELECT h.*, l.tap_record, l.issued, l.tap_end,
-        CASE
-            WHEN h.auth_methods IS NOT NULL
-                THEN coalesce(list_contains(list_transform(h.auth_methods, lambda m: lower(m)),
-                                            'temporary access pass'), false)
-            WHEN l.tap_record IS NOT NULL AND h.time <= l.issued + {infer}
-                 AND h.time <= coalesce(l.tap_end, h.time) THEN true
-        END AS _tap
-    FROM history h LEFT JOIN links l ON l.record_id = h.record_id
 )
-SELECT {", ".join(_signin_columns())}
-FROM (
-    SELECT marked.*,
-        {working_hours_sql(settings)} AS working_hours,
-        CASE WHEN user_id IS NULL OR ip IS NULL THEN NULL
-             WHEN _prev_ip >= time - {lookback} THEN true
-             WHEN _prev_user >= time - {lookback} THEN false
-             WHEN time - {lookback} >= (SELECT first_time FROM coverage) THEN false
-        END AS ip_seen_before,
-        CASE WHEN user_id IS NULL OR country IS NULL THEN NULL
-             WHEN _prev_country >= time - {lookback} THEN true
-             WHEN _prev_user >= time - {lookback} THEN false
-             WHEN time - {lookback} >= (SELECT first_time FROM coverage) THEN false
-        END AS country_seen_before,
-        _tap AS tap_used,
-        CASE WHEN _tap THEN auth_methods IS NULL END AS tap_inferred,
-        CASE WHEN _tap AND tap_record IS NOT NULL AND time <= coalesce(tap_end, time) THEN tap_record END
-            AS tap_issue_record_id
-    FROM marked
-)"""
+SELECT record_id,
+    CASE WHEN NOT detailed AND time <= issued + {infer} AND time <= coalesce(tap_end, time) THEN true END
+        AS linked,
+    CASE WHEN time <= coalesce(tap_end, time) AND (detailed OR time <= issued + {infer}) THEN tap_record END
+        AS tap_record
+FROM links
+WHERE detailed OR (time <= issued + {infer} AND time <= coalesce(tap_end, time))"""
 
 
 def _audit_sql(settings: DetectSettings, with_tickets: bool) -> str:
@@ -227,30 +239,16 @@ def _audit_sql(settings: DetectSettings, with_tickets: bool) -> str:
         else "NULL::BOOLEAN"
     )
     return f"""
-CREATE OR REPLACE TABLE audit_events AS
-WITH ok AS (
-    SELECT record_id, user_id, ip, time FROM signin_events WHERE error_code = 0 AND user_id IS NOT NULL
+CREATE OR REPLACE TEMP TABLE audit_events AS
+WITH sessions AS (  -- the session sign-in of each action, if it started within the session length
+    SELECT a.record_id, x.session_signin_id AS sid
+    FROM audits a JOIN audit_sessions x ON x.record_id = a.record_id
+    WHERE x.session_signin_time >= a.time - {session}
 ),
-acts AS (
-    SELECT record_id, initiator_user_id, initiator_ip, time FROM audits WHERE initiator_user_id IS NOT NULL
-),
-by_ip AS (
-    SELECT a.record_id, a.time AS atime, o.record_id AS sid, o.time AS stime
-    FROM (SELECT * FROM acts WHERE initiator_ip IS NOT NULL) a
-    ASOF JOIN (SELECT * FROM ok WHERE ip IS NOT NULL) o
-        ON a.initiator_user_id = o.user_id AND a.initiator_ip = o.ip AND a.time >= o.time
-),
-by_user AS (
-    SELECT a.record_id, a.time AS atime, o.record_id AS sid, o.time AS stime
-    FROM (SELECT * FROM acts WHERE initiator_ip IS NULL) a
-    ASOF JOIN ok o ON a.initiator_user_id = o.user_id AND a.time >= o.time
-),
-sessions AS (
-    SELECT s.record_id, s.sid, e.auth_requirement, e.tap_used, e.country, e.ip_seen_before,
+session_facts AS (
+    SELECT x.record_id, x.sid, e.auth_requirement, e.tap_used, e.country, e.ip_seen_before,
            e.country_seen_before
-    FROM (SELECT * FROM by_ip UNION ALL SELECT * FROM by_user) s
-    JOIN signin_events e ON e.record_id = s.sid
-    WHERE s.stime >= s.atime - {session}
+    FROM sessions x JOIN signin_events e ON e.record_id = x.sid
 ),
 approvals AS (
     SELECT DISTINCT correlation_id FROM audits
@@ -283,7 +281,7 @@ FROM (
         s.ip_seen_before AS initiator_ip_seen_before,
         s.country_seen_before AS initiator_country_seen_before
     FROM audits a
-    LEFT JOIN sessions s ON s.record_id = a.record_id
+    LEFT JOIN session_facts s ON s.record_id = a.record_id
     LEFT JOIN ticketed tk ON tk.record_id = a.record_id
 )"""
 

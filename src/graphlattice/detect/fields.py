@@ -20,10 +20,12 @@ Conventions:
   ``TemporaryAccessPass.StartDateTime``) and JSON-quoted string values are unquoted. A Sigma rule addresses
   the parts as ``modified_properties.key`` / ``.old`` / ``.new``; several of them inside one selection must
   hold for the SAME property.
-- Enrichment fields (``enrichment=True``) are not in the logs: they are computed once per run, in SQL, after
-  ingest (see :mod:`graphlattice.detect.enrich`), for what Sigma cannot say — "an address never seen for this
-  user in the look-back window", "this sign-in used that Temporary Access Pass", "inside working hours".
-  An exporter must either compute them the same way or drop the rule conditions that use them.
+- Enrichment fields (``enrichment=True``) are not in the logs, for what Sigma cannot say — "an address never
+  seen for this user in the look-back window", "this sign-in used that Temporary Access Pass", "inside
+  working hours". What they need from earlier records is worked out once, at ingest
+  (:mod:`graphlattice.detect.history`); the run's settings are applied to it per run
+  (:mod:`graphlattice.detect.enrich`). An exporter must either compute them the same way or drop the rule
+  conditions that use them.
 """
 
 from __future__ import annotations
@@ -606,7 +608,8 @@ def markdown() -> str:
         "",
         "Generated from `graphlattice.detect.fields` (a test keeps the two in step). Rules name only these",
         "fields; `audit_events` answers `logsource: {product: azure, service: auditlogs}`, `signin_events`",
-        "answers `service: signinlogs`. Enrichment fields are computed after ingest, not read from the logs.",
+        "answers `service: signinlogs`. Enrichment fields are not read from the logs: what they need from",
+        "earlier records is worked out at ingest; each run applies its settings (look-back, working hours).",
         "",
     ]
     for kind, title in (

@@ -32,6 +32,7 @@ from typing import Any
 import duckdb
 import orjson
 
+from graphlattice.detect import history
 from graphlattice.detect.fields import AUDIT, BASE_TABLES, SIGNIN, base_columns
 from graphlattice.detect.store import Store
 from graphlattice.errors import LogError
@@ -549,14 +550,14 @@ def ingest_file(store: Store, path: Path, *, skip_bad_lines: bool = False) -> Fi
     try:
         read_errors = False
         try:
-            _insert(con, table, batch, normalise_sql(path, sniffed))
+            _insert(con, sniffed.kind, batch, normalise_sql(path, sniffed))
         except duckdb.Error as exc:
             con.execute("ROLLBACK")
             if not skip_bad_lines:
                 raise _locate(path, sniffed, exc) from None
             con.execute("BEGIN TRANSACTION")
             try:
-                _insert(con, table, batch, normalise_sql(path, sniffed, ignore_errors=True))
+                _insert(con, sniffed.kind, batch, normalise_sql(path, sniffed, ignore_errors=True))
             except duckdb.Error as again:
                 raise _locate(path, sniffed, again) from None
             read_errors = True
@@ -586,6 +587,11 @@ def ingest_file(store: Store, path: Path, *, skip_bad_lines: bool = False) -> Fi
             )
             duplicates += int(row[0])
         new = valid - duplicates
+        if new:
+            if sniffed.kind == SIGNIN:
+                history.after_signins(con, batch, alone=not had_rows)
+            else:
+                history.after_audits(con, batch)
         con.execute(
             "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
             [
@@ -607,8 +613,9 @@ def ingest_file(store: Store, path: Path, *, skip_bad_lines: bool = False) -> Fi
     return FileReport(path, sniffed.kind, sniffed.source, valid + skipped, new, duplicates, skipped)
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, batch: int, select_sql: str) -> None:
-    con.execute(f"INSERT INTO {table} SELECT *, {int(batch)} FROM ({select_sql})")
+def _insert(con: duckdb.DuckDBPyConnection, kind: str, batch: int, select_sql: str) -> None:
+    columns = ", ".join([*(f'"{f.name}"' for f in base_columns(kind)), "ingest_batch"])
+    con.execute(f"INSERT INTO {BASE_TABLES[kind]} ({columns}) SELECT *, {int(batch)} FROM ({select_sql})")
 
 
 def _batch_counts(store: Store, table: str, batch: int) -> tuple[int, int, int]:

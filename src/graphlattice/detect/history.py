@@ -1,0 +1,140 @@
+"""Ingest-time history: the facts about earlier records that enrichment needs, kept in the store.
+
+Some enrichment fields compare a record with everything before it — "has this user signed in from this
+address before?", "which sign-in was the session behind this admin action?". Those answers do not depend on
+any run setting, so they are worked out once, when a file is ingested, and kept in three narrow tables
+beside the records (internal: the rules never name them):
+
+``signin_history``
+    Per sign-in (``record_id``) of a known user: when that user last signed in successfully before it from
+    the same IP address (``prev_ok_ip``) and from the same country (``prev_ok_country``); NULL: never, in
+    the store.
+``user_first_ok``
+    Per user: the first successful sign-in in the store.
+``audit_sessions``
+    Per action (``record_id``) with a user initiator: that user's latest successful sign-in at or before it
+    (``session_signin_id``, ``session_signin_time``), from the action's IP address when the record has one:
+    the session the action most likely ran in. Actions without one have no row.
+
+Run settings (the look-back window, the session length, working hours) are applied per run by
+:mod:`graphlattice.detect.enrich`, over these tables, without another pass over the sign-ins.
+
+Logs may arrive in any order and overlap earlier files, so after each batch the answers are recomputed for
+every user the batch touches (their older records may have gained an earlier sighting or a later session)
+and replace what the tables held for them. Sign-ins and actions share one sorted pass: a sign-in's previous
+sighting from an address and an action's session are the same question. The tables are only ever appended
+to and pruned, never updated in place (rewriting columns of a large table is what makes ingest slow).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+__all__ = ["HISTORY_TABLES", "after_audits", "after_signins"]
+
+HISTORY_TABLES = (
+    "signin_history (record_id VARCHAR, prev_ok_ip TIMESTAMP, prev_ok_country TIMESTAMP)",
+    "user_first_ok (user_id VARCHAR, first_ok TIMESTAMP)",
+    "audit_sessions (record_id VARCHAR, session_signin_id VARCHAR, session_signin_time TIMESTAMP)",
+)
+"""The tables this module keeps, as ``CREATE TABLE`` bodies."""
+
+# Sign-ins sort before actions at the same instant (an action can run in a session that began at that
+# instant); records at one instant keep a fixed order (by a hash of their id: cheaper to sort than the id),
+# so a split or reordered input gives the same answers. Everything before a row in this order is "earlier".
+_EARLIER = "ORDER BY time, kind, hash(record_id) ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
+_OK_TIME = "CASE WHEN error_code = 0 THEN time END"
+
+
+def after_signins(con: duckdb.DuckDBPyConnection, batch: int, *, alone: bool) -> None:
+    """Bring the history up to date after sign-in batch ``batch`` was appended.
+
+    ``alone``: the batch is all the store holds (nothing to prune or to look back on).
+    """
+    users = "" if alone else f"SELECT DISTINCT user_id FROM signins WHERE ingest_batch = {int(batch)}"
+    only = f"AND user_id IN ({users})" if users else ""
+    only_initiators = f"AND initiator_user_id IN ({users})" if users else ""
+    if users:
+        con.execute(
+            f"""DELETE FROM signin_history WHERE record_id IN
+                (SELECT record_id FROM signins WHERE user_id IS NOT NULL {only})"""
+        )
+        con.execute(f"DELETE FROM user_first_ok WHERE user_id IN ({users})")
+        _prune_sessions(con, only_initiators)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE gl_history AS
+        SELECT record_id, kind,
+            max(ok_time) OVER (PARTITION BY user_id, ip {_EARLIER}) AS prev_ok_ip,
+            last_value(ok_id IGNORE NULLS) OVER (PARTITION BY user_id, ip {_EARLIER}) AS prev_ok_id,
+            max(ok_time) OVER (PARTITION BY user_id, country {_EARLIER}) AS prev_ok_country
+        FROM (
+            SELECT record_id, 0 AS kind, user_id, ip, country, time, {_OK_TIME} AS ok_time,
+                   CASE WHEN error_code = 0 THEN record_id END AS ok_id
+            FROM signins WHERE user_id IS NOT NULL {only}
+            UNION ALL
+            SELECT record_id, 1, initiator_user_id, initiator_ip, NULL, time, NULL, NULL
+            FROM audits WHERE initiator_user_id IS NOT NULL AND initiator_ip IS NOT NULL {only_initiators})"""
+    )
+    con.execute(
+        """INSERT INTO signin_history
+           SELECT record_id, prev_ok_ip, prev_ok_country FROM gl_history WHERE kind = 0"""
+    )
+    _insert_sessions(con)
+    con.execute(
+        f"""INSERT INTO user_first_ok
+            SELECT user_id, min({_OK_TIME}) FROM signins WHERE user_id IS NOT NULL {only} GROUP BY user_id"""
+    )
+    _link_without_ip(con, only_initiators)
+
+
+def after_audits(con: duckdb.DuckDBPyConnection, batch: int) -> None:
+    """Link the actions of the initiators in audit batch ``batch`` to their session sign-ins."""
+    users = f"SELECT DISTINCT initiator_user_id FROM audits WHERE ingest_batch = {int(batch)}"
+    only_initiators = f"AND initiator_user_id IN ({users})"
+    _prune_sessions(con, only_initiators)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE gl_history AS
+        SELECT record_id, kind,
+            max(ok_time) OVER (PARTITION BY user_id, ip {_EARLIER}) AS prev_ok_ip,
+            last_value(ok_id IGNORE NULLS) OVER (PARTITION BY user_id, ip {_EARLIER}) AS prev_ok_id
+        FROM (
+            SELECT record_id, 0 AS kind, user_id, ip, time, time AS ok_time, record_id AS ok_id
+            FROM signins WHERE error_code = 0 AND user_id IN ({users}) AND ip IS NOT NULL
+            UNION ALL
+            SELECT record_id, 1, initiator_user_id, initiator_ip, time, NULL, NULL
+            FROM audits WHERE initiator_user_id IS NOT NULL AND initiator_ip IS NOT NULL {only_initiators})"""
+    )
+    _insert_sessions(con)
+    _link_without_ip(con, only_initiators)
+
+
+def _prune_sessions(con: duckdb.DuckDBPyConnection, only_initiators: str) -> None:
+    con.execute(
+        f"""DELETE FROM audit_sessions WHERE record_id IN
+            (SELECT record_id FROM audits WHERE initiator_user_id IS NOT NULL {only_initiators})"""
+    )
+
+
+def _insert_sessions(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """INSERT INTO audit_sessions SELECT record_id, prev_ok_id, prev_ok_ip
+           FROM gl_history WHERE kind = 1 AND prev_ok_id IS NOT NULL"""
+    )
+    con.execute("DROP TABLE gl_history")
+
+
+def _link_without_ip(con: duckdb.DuckDBPyConnection, only: str) -> None:
+    """Actions whose record carries no IP address: the initiator's latest successful sign-in from anywhere."""
+    acts = f"FROM audits WHERE initiator_user_id IS NOT NULL AND initiator_ip IS NULL {only}"
+    if not con.execute(f"SELECT EXISTS (SELECT 1 {acts})").fetchall()[0][0]:
+        return
+    con.execute(
+        f"""INSERT INTO audit_sessions
+        WITH acts AS (SELECT record_id, initiator_user_id, time {acts}),
+        ok AS (
+            SELECT record_id, user_id, time FROM signins
+            WHERE error_code = 0 AND user_id IN (SELECT DISTINCT initiator_user_id FROM acts)
+        )
+        SELECT a.record_id, o.record_id, o.time
+        FROM acts a ASOF JOIN ok o ON a.initiator_user_id = o.user_id AND a.time >= o.time"""
+    )
