@@ -12,6 +12,7 @@ them mint new tokens with their own methods), then deal with the person who let 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
@@ -356,10 +357,14 @@ def build_plan(rule: str, context: PlanContext) -> list[dict[str, Any]]:
     return steps
 
 
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
 def _fill(text: str, values: Mapping[str, str]) -> str:
-    for key, value in values.items():
-        text = text.replace("{" + key + "}", value)
-    return text
+    """``{name}`` placeholders replaced by their values (unknown ones stay as they are), in one pass."""
+    if "{" not in text:
+        return text
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
 def _request(template: StepTemplate, values: Mapping[str, str]) -> dict[str, Any] | None:

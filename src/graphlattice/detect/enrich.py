@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time
 
 import duckdb
 
@@ -103,13 +103,15 @@ def enrich(
     _load_privileged(con, privileged)
     _load_tickets(con, tickets)
     con.execute(_tap_links_sql(settings))
-    con.execute(_signin_sql(settings))
+    first = store.one("SELECT min(time) FROM signins")[0]
+    con.execute(_signin_sql(settings, first))
     con.execute(_audit_sql(settings, tickets is not None))
     row = store.one(
         """SELECT count(*), count(*) FILTER (WHERE auth_requirement IS NULL),
                   count(*) FILTER (WHERE auth_methods IS NULL),
-                  count(*) FILTER (WHERE tap_used), count(*) FILTER (WHERE tap_inferred)
-           FROM signin_events"""
+                  (SELECT count(*) FROM gl_tap_links),
+                  (SELECT count(*) FILTER (WHERE inferred) FROM gl_tap_links)
+           FROM signins"""
     )
     return EnrichReport(
         privileged_source=privileged.source,
@@ -153,39 +155,53 @@ def _load_tickets(con: duckdb.DuckDBPyConnection, tickets: Sequence[Ticket] | No
         )
 
 
-def _signin_sql(settings: DetectSettings) -> str:
+def _signin_sql(settings: DetectSettings, first: datetime | None) -> str:
     """``signin_events``: a view over ``signins`` (no copy of the sign-ins is made per run).
 
     The look-back answers come from the ingest-time history tables; the Temporary Access Pass links from
     the small ``gl_tap_links`` table built just before.
     """
     lookback = _interval(settings.lookback_days * 86_400)
+    # the logs reach back the whole look-back window before this sign-in (the first sign-in is a constant)
+    covered = f"s.time - {lookback} >= TIMESTAMP '{first.isoformat(sep=' ')}'" if first else "false"
     computed = {
         "working_hours": working_hours_sql(settings, "s.time"),
         "ip_seen_before": f"""CASE WHEN s.user_id IS NULL OR s.ip IS NULL THEN NULL
              WHEN h.prev_ok_ip >= s.time - {lookback} THEN true
              WHEN f.first_ok < s.time THEN false
-             WHEN s.time - {lookback} >= (SELECT min(time) FROM signins) THEN false END""",
+             WHEN {covered} THEN false END""",
         "country_seen_before": f"""CASE WHEN s.user_id IS NULL OR s.country IS NULL THEN NULL
              WHEN h.prev_ok_country >= s.time - {lookback} THEN true
              WHEN f.first_ok < s.time THEN false
-             WHEN s.time - {lookback} >= (SELECT min(time) FROM signins) THEN false END""",
-        "tap_used": f"CASE WHEN s.auth_methods IS NOT NULL THEN {_TAP_IN_METHODS} ELSE l.linked END",
-        "tap_inferred": "CASE WHEN s.auth_methods IS NOT NULL THEN "
-        f"(CASE WHEN {_TAP_IN_METHODS} THEN false END) WHEN l.linked THEN true END",
+             WHEN {covered} THEN false END""",
+        "tap_used": "CASE WHEN s.auth_methods IS NOT NULL OR l.record_id IS NOT NULL "
+        "THEN l.record_id IS NOT NULL END",
+        "tap_inferred": "l.inferred",
         "tap_issue_record_id": "l.tap_record",
     }
     columns = [
         f'{computed[f.name]} AS "{f.name}"' if f.enrichment else f's."{f.name}"'
         for f in event_columns(SIGNIN)
     ]
+    select = f"SELECT {', '.join(columns)}"
+    joins = """LEFT JOIN user_first_ok f ON f.user_id = s.user_id
+    LEFT JOIN gl_tap_links l ON l.record_id = s.record_id"""
+    # signin_events_of(ids): the same rows for a few record ids. Each table is narrowed by row id first, so
+    # only the id column is scanned in full (a semi-join on the id would read every column of every row).
     return f"""
 CREATE OR REPLACE TEMP VIEW signin_events AS
-SELECT {", ".join(columns)}
+{select}
 FROM signins s
     LEFT JOIN signin_history h ON h.record_id = s.record_id
-    LEFT JOIN user_first_ok f ON f.user_id = s.user_id
-    LEFT JOIN gl_tap_links l ON l.record_id = s.record_id"""
+    {joins};
+CREATE OR REPLACE TEMP MACRO signin_events_of(ids) AS TABLE
+{select}
+FROM (SELECT * FROM signins WHERE rowid IN
+        (SELECT rowid FROM signins WHERE record_id IN (SELECT unnest(ids)))) s
+    LEFT JOIN (SELECT * FROM signin_history WHERE rowid IN
+        (SELECT rowid FROM signin_history WHERE record_id IN (SELECT unnest(ids)))) h
+        ON h.record_id = s.record_id
+    {joins}"""
 
 
 _TAP_IN_METHODS = (
@@ -197,9 +213,10 @@ _TAP_IN_METHODS = (
 def _tap_links_sql(settings: DetectSettings) -> str:
     """``gl_tap_links``: the sign-ins that used a Temporary Access Pass, and the issuance they used.
 
-    Only candidates are looked at: sign-ins whose authentication details name a pass, and (v1.0, no
-    details) successful sign-ins to the security-info apps soon after a pass was issued to the user.
-    ``linked`` is NULL for sign-ins with details (the details answer) and true for an inferred use.
+    Only candidates are looked at: sign-ins whose authentication details name a pass (``inferred`` false),
+    and (v1.0, no details) successful sign-ins to the security-info apps soon after a pass was issued to
+    the user, while it was valid (``inferred`` true). ``tap_record``: the latest issuance for the user
+    before the sign-in, if the pass was still valid then.
     """
     infer = _interval(settings.tap_signin_minutes * 60)
     apps = ", ".join(f"'{a}'" for a in SECURITY_INFO_APPS)
@@ -211,19 +228,15 @@ WITH taps AS (
 ),
 candidates AS (
     SELECT s.record_id, s.user_id, s.time, s.auth_methods IS NOT NULL AS detailed FROM signins s
-    WHERE s.user_id IS NOT NULL AND (
-        (s.auth_methods IS NOT NULL AND {_TAP_IN_METHODS})
-        OR (s.auth_methods IS NULL AND s.error_code = 0 AND s.app_id IN ({apps})))
+    WHERE (s.auth_methods IS NOT NULL AND {_TAP_IN_METHODS})
+       OR (s.auth_methods IS NULL AND s.user_id IS NOT NULL AND s.error_code = 0 AND s.app_id IN ({apps}))
 ),
 links AS (
     SELECT c.record_id, c.time, c.detailed, t.tap_record, t.issued, t.tap_end
-    FROM candidates c ASOF JOIN taps t ON c.user_id = t.target_user_id AND c.time >= t.issued
+    FROM candidates c ASOF LEFT JOIN taps t ON c.user_id = t.target_user_id AND c.time >= t.issued
 )
-SELECT record_id,
-    CASE WHEN NOT detailed AND time <= issued + {infer} AND time <= coalesce(tap_end, time) THEN true END
-        AS linked,
-    CASE WHEN time <= coalesce(tap_end, time) AND (detailed OR time <= issued + {infer}) THEN tap_record END
-        AS tap_record
+SELECT record_id, NOT detailed AS inferred,
+    CASE WHEN time <= coalesce(tap_end, time) THEN tap_record END AS tap_record
 FROM links
 WHERE detailed OR (time <= issued + {infer} AND time <= coalesce(tap_end, time))"""
 

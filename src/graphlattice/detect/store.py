@@ -142,9 +142,15 @@ class Store:
         records: dict[str, dict[str, Any]] = {}
         if not ids:
             return records
-        for table in (EVENT_TABLES[AUDIT], EVENT_TABLES[SIGNIN]):
-            sql = f"SELECT * FROM {table} WHERE record_id IN (SELECT unnest(?::VARCHAR[]))"
-            cursor = self.con.execute(sql, [list(ids)])
+        for sql in (
+            f"""SELECT * FROM {EVENT_TABLES[AUDIT]} WHERE rowid IN
+                (SELECT rowid FROM {EVENT_TABLES[AUDIT]} WHERE record_id IN (SELECT unnest(?::VARCHAR[])))""",
+            "SELECT * FROM signin_events_of(?::VARCHAR[])",  # the view, narrowed first (enrich defines it)
+        ):
+            wanted = [rid for rid in ids if rid not in records]
+            if not wanted:
+                break
+            cursor = self.con.execute(sql, [wanted])
             rows = cursor.fetchall()
             names = [d[0] for d in cursor.description or ()]
             for row in rows:
