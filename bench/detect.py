@@ -450,6 +450,7 @@ def step_detect(logs: Path, db: Path, memory_limit: str) -> dict[str, Any]:
 
 def step_spark(db: Path, parquet: Path) -> dict[str, Any]:
     from graphlattice.detect.engine import run_pack
+    from graphlattice.detect.enrich import PrivilegedUsers, enrich
     from graphlattice.detect.incidents import build_incidents
     from graphlattice.detect.pack import load_pack
     from graphlattice.detect.run import export_parquet
@@ -461,6 +462,7 @@ def step_spark(db: Path, parquet: Path) -> dict[str, Any]:
     pack, settings = load_pack(), DetectSettings()
     with Store(db) as store:
         t0 = time.perf_counter()
+        enrich(store, settings, PrivilegedUsers(None, "role-assignment audit records"))  # per connection
         files = export_parquet(store, parquet)
         t1 = time.perf_counter()
     session = start_session("local[*]", {"spark.driver.memory": "3g"})
