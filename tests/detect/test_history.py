@@ -9,7 +9,6 @@ from typing import Any
 import orjson
 import pytest
 
-from graphlattice.demo import DemoSummary
 from graphlattice.detect.enrich import PrivilegedUsers, enrich
 from graphlattice.detect.ingest import ingest_files
 from graphlattice.detect.settings import DetectSettings
@@ -105,7 +104,7 @@ def _write(path: Path, *records: dict[str, Any]) -> Path:
 
 @pytest.mark.parametrize("late_first", [False, True])
 def test_each_look_back_follows_a_late_record(tmp_path: Path, late_first: bool) -> None:
-    """A sign-in from a new address in a country seen before: only its country answer depends on the late file."""
+    """A sign-in from a new address in a country seen before: only its country answer needs the late file."""
     early = _write(
         tmp_path / "early.jsonl",
         _signin("s0", "2026-10-01T08:00:00Z", "198.51.100.7", "DE"),
