@@ -119,3 +119,27 @@ def test_each_look_back_follows_a_late_record(tmp_path: Path, late_first: bool) 
         )
     # s0 is the user's first sign-in and the store covers no full look-back before it: unknown.
     assert rows == [("s0", None, None), ("s1", False, False), ("s2", False, True)]
+
+
+@pytest.mark.parametrize("audits_first", [True, False])
+def test_daily_files_in_order(
+    demo_logs: list[Path],
+    whole: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]],
+    tmp_path: Path,
+    audits_first: bool,
+) -> None:
+    """One file per day, oldest first (each day's sign-ins follow everything stored: the quick path), with
+    the actions ingested before or after the sign-ins they ran in."""
+    audits, signins = demo_logs
+    by_day: dict[str, list[bytes]] = {}
+    for line in signins.read_bytes().splitlines(keepends=True):
+        by_day.setdefault(orjson.loads(line)["createdDateTime"][:10], []).append(line)
+    days = [_write_lines(tmp_path / f"signins-{day}.jsonl", by_day[day]) for day in sorted(by_day)]
+    assert len(days) >= 10
+    paths = [audits, *days] if audits_first else [*days, audits]
+    assert _events(paths) == whole
+
+
+def _write_lines(path: Path, lines: list[bytes]) -> Path:
+    path.write_bytes(b"".join(lines))
+    return path

@@ -49,9 +49,36 @@ _OK_TIME = "CASE WHEN error_code = 0 THEN time END"
 def after_signins(con: duckdb.DuckDBPyConnection, batch: int, *, alone: bool) -> None:
     """Bring the history up to date after sign-in batch ``batch`` was appended.
 
-    ``alone``: the batch is all the store holds (nothing to prune or to look back on).
+    ``alone``: the batch is all the store holds (nothing to prune or to look back on). Otherwise users
+    whose new sign-ins all come after everything stored for them (the usual case: the next day's export)
+    take the quick path; the others' history is recomputed in full.
     """
-    users = "" if alone else f"SELECT DISTINCT user_id FROM signins WHERE ingest_batch = {int(batch)}"
+    if alone:
+        _recompute(con, "")
+        return
+    b = int(batch)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE gl_batch_users AS
+        SELECT n.user_id, n.first_time, (o.last_time IS NULL OR o.last_time < n.first_time) AS appended
+        FROM (SELECT user_id, min(time) AS first_time FROM signins
+              WHERE ingest_batch = {b} AND user_id IS NOT NULL GROUP BY user_id) n
+        LEFT JOIN (SELECT user_id, max(time) AS last_time FROM signins
+                   WHERE ingest_batch <> {b}
+                     AND user_id IN (SELECT user_id FROM signins WHERE ingest_batch = {b})
+                   GROUP BY user_id) o USING (user_id)"""
+    )
+    late, appended = con.execute(
+        "SELECT count(*) FILTER (WHERE NOT appended), count(*) FILTER (WHERE appended) FROM gl_batch_users"
+    ).fetchall()[0]
+    if late:
+        _recompute(con, "SELECT user_id FROM gl_batch_users WHERE NOT appended")
+    if appended:
+        _append(con, b)
+    con.execute("DROP TABLE gl_batch_users")
+
+
+def _recompute(con: duckdb.DuckDBPyConnection, users: str) -> None:
+    """Recompute the whole history of ``users`` (a query of user ids; empty: everyone, nothing to prune)."""
     only = f"AND user_id IN ({users})" if users else ""
     only_initiators = f"AND initiator_user_id IN ({users})" if users else ""
     if users:
@@ -63,10 +90,7 @@ def after_signins(con: duckdb.DuckDBPyConnection, batch: int, *, alone: bool) ->
         _prune_sessions(con, only_initiators)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE gl_history AS
-        SELECT record_id, kind,
-            max(ok_time) OVER (PARTITION BY user_id, ip {_EARLIER}) AS prev_ok_ip,
-            last_value(ok_id IGNORE NULLS) OVER (PARTITION BY user_id, ip {_EARLIER}) AS prev_ok_id,
-            max(ok_time) OVER (PARTITION BY user_id, country {_EARLIER}) AS prev_ok_country
+        SELECT record_id, kind, false AS seed, {_WINDOWS}
         FROM (
             SELECT record_id, 0 AS kind, user_id, ip, country, time, {_OK_TIME} AS ok_time,
                    CASE WHEN error_code = 0 THEN record_id END AS ok_id
@@ -75,16 +99,73 @@ def after_signins(con: duckdb.DuckDBPyConnection, batch: int, *, alone: bool) ->
             SELECT record_id, 1, initiator_user_id, initiator_ip, NULL, time, NULL, NULL
             FROM audits WHERE initiator_user_id IS NOT NULL AND initiator_ip IS NOT NULL {only_initiators})"""
     )
-    con.execute(
-        """INSERT INTO signin_history
-           SELECT record_id, prev_ok_ip, prev_ok_country FROM gl_history WHERE kind = 0"""
-    )
-    _insert_sessions(con)
+    _insert_history(con)
     con.execute(
         f"""INSERT INTO user_first_ok
             SELECT user_id, min({_OK_TIME}) FROM signins WHERE user_id IS NOT NULL {only} GROUP BY user_id"""
     )
     _link_without_ip(con, only_initiators)
+
+
+def _append(con: duckdb.DuckDBPyConnection, batch: int) -> None:
+    """The quick path for users whose new sign-ins (batch ``batch``) all follow their stored ones.
+
+    Their stored sign-ins cannot change, and only their actions from the first new sign-in on can gain a
+    later session. The window runs over the new sign-ins, those actions, and one "seed" row per stored
+    (user, IP address, country): its latest successful sign-in, which is all the earlier answers need.
+    """
+    users = "SELECT user_id FROM gl_batch_users WHERE appended"
+    actions = """FROM audits a JOIN gl_batch_users u ON u.user_id = a.initiator_user_id
+        WHERE u.appended AND a.time >= u.first_time"""
+    con.execute(f"""DELETE FROM audit_sessions WHERE record_id IN (SELECT a.record_id {actions})""")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE gl_history AS
+        SELECT record_id, kind, seed, {_WINDOWS}
+        FROM (
+            SELECT arg_max(record_id, struct_pack(t := time, h := hash(record_id))) AS record_id, 0 AS kind,
+                   user_id, ip, country, max(time) AS time, max(time) AS ok_time,
+                   arg_max(record_id, struct_pack(t := time, h := hash(record_id))) AS ok_id, true AS seed
+            FROM signins
+            WHERE ingest_batch <> {batch} AND error_code = 0 AND user_id IN ({users})
+            GROUP BY user_id, ip, country
+            UNION ALL
+            SELECT record_id, 0, user_id, ip, country, time, {_OK_TIME},
+                   CASE WHEN error_code = 0 THEN record_id END, false
+            FROM signins WHERE ingest_batch = {batch} AND user_id IN ({users})
+            UNION ALL
+            SELECT a.record_id, 1, a.initiator_user_id, a.initiator_ip, NULL, a.time, NULL, NULL, false
+            {actions} AND a.initiator_ip IS NOT NULL)"""
+    )
+    _insert_history(con)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE gl_first AS
+        SELECT user_id, min(first_ok) AS first_ok FROM (
+            SELECT user_id, first_ok FROM user_first_ok WHERE user_id IN ({users})
+            UNION ALL
+            SELECT user_id, {_OK_TIME} FROM signins WHERE ingest_batch = {batch} AND user_id IN ({users})
+        ) GROUP BY user_id"""
+    )
+    con.execute(f"DELETE FROM user_first_ok WHERE user_id IN ({users})")
+    con.execute("INSERT INTO user_first_ok SELECT * FROM gl_first")
+    con.execute("DROP TABLE gl_first")
+    _link_without_ip(
+        con,
+        f"""AND record_id IN (SELECT a.record_id {actions})""",
+    )
+
+
+_WINDOWS = f"""max(ok_time) OVER (PARTITION BY user_id, ip {_EARLIER}) AS prev_ok_ip,
+            last_value(ok_id IGNORE NULLS) OVER (PARTITION BY user_id, ip {_EARLIER}) AS prev_ok_id,
+            max(ok_time) OVER (PARTITION BY user_id, country {_EARLIER}) AS prev_ok_country"""
+
+
+def _insert_history(con: duckdb.DuckDBPyConnection) -> None:
+    """Write ``gl_history``'s answers: sign-ins (not seeds) to ``signin_history``, actions to sessions."""
+    con.execute(
+        """INSERT INTO signin_history
+           SELECT record_id, prev_ok_ip, prev_ok_country FROM gl_history WHERE kind = 0 AND NOT seed"""
+    )
+    _insert_sessions(con)
 
 
 def after_audits(con: duckdb.DuckDBPyConnection, batch: int) -> None:
