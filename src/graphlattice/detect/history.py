@@ -19,11 +19,13 @@ beside the records (internal: the rules never name them):
 Run settings (the look-back window, the session length, working hours) are applied per run by
 :mod:`graphlattice.detect.enrich`, over these tables, without another pass over the sign-ins.
 
-Logs may arrive in any order and overlap earlier files, so after each batch the answers are recomputed for
-every user the batch touches (their older records may have gained an earlier sighting or a later session)
-and replace what the tables held for them. Sign-ins and actions share one sorted pass: a sign-in's previous
-sighting from an address and an action's session are the same question. The tables are only ever appended
-to and pruned, never updated in place (rewriting columns of a large table is what makes ingest slow).
+Logs may arrive in any order and overlap earlier files. After each sign-in batch, users whose new sign-ins
+all follow everything stored for them (the next day's export) are extended: their stored answers cannot
+change, and one seed row per stored (user, IP address, country) stands in for their past. Anyone else's
+history is recomputed in full and replaces what the tables held for them. Sign-ins and actions share one
+sorted pass: a sign-in's previous sighting from an address and an action's session are the same question.
+The tables are only ever appended to and pruned, never updated in place (rewriting columns of a large table
+is what makes ingest slow).
 """
 
 from __future__ import annotations
