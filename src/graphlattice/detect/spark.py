@@ -11,9 +11,10 @@ The division of labour:
    report the same incidents for the same logs (a test holds them to it).
 
 Enrichment stays in DuckDB on purpose: it is defined once, in one SQL dialect (window functions, ASOF
-joins), and it is a single pass per run; the pack is what grows with the number of rules and what a
-cluster runs where the logs already live. With a cluster master (``spark://``, ``yarn``, ``k8s://`` ...) the
-executors read the Parquet themselves, so ``--parquet`` must name a folder they can all reach.
+joins), its history is worked out at ingest and a run only applies its settings; the pack is what grows with
+the number of rules and what a cluster runs where the logs already live. With a cluster master
+(``spark://``, ``yarn``, ``k8s://`` ...) the executors read the Parquet themselves, so ``--parquet`` must
+name a folder they can all reach.
 
 pyspark is an optional extra (``pip install 'graphlattice[spark]'``) and needs a Java runtime (17 or newer
 for Spark 4): :func:`check_spark` says in one line what is missing before any log is read.
