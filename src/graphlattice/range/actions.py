@@ -870,28 +870,13 @@ def _reset_password(ctx: Ctx) -> ActionResult:
     known = [state.owner_of(_uid(actor)), state.owner_of(uid)]
     _set_password(ctx, target, value, known, force_change=True)
     revoked = _revoke(state, uid, tokens.CredentialEvent.PASSWORD_RESET_BY_ADMIN)
-    correlation = state.ids.uuid()
-    by = rec.by_user(actor, ctx.actor_ip(actor))
-    rec.audit(
+    _password_records(
         state,
-        service="Self-service Password Management",
-        category="UserManagement",
-        activity="Reset password (by admin)",
-        operation="Update",
-        initiated_by=by,
-        targets=[rec.user_target(target)],
-        result_reason="Successfully completed reset.",
-        correlation=correlation,
-    )
-    rec.audit(
-        state,
-        service="Core Directory",
-        category="UserManagement",
-        activity="Reset user password",
-        operation="Update",
-        initiated_by=by,
-        targets=[rec.user_target(target)],
-        correlation=correlation,
+        rec.by_user(actor, ctx.actor_ip(actor)),
+        target,
+        "Reset password (by admin)",
+        "Successfully completed reset.",
+        directory="Reset user password",
     )
     return ActionResult(
         f"Reset the password of {target.get('userPrincipalName')} (must change at next sign-in); "
@@ -930,16 +915,13 @@ def _self_service_reset(ctx: Ctx) -> ActionResult:
     if user.get("accountEnabled") is False:
         raise ActionDenied("Self-service password reset is not available: the account is disabled")
     if not proofs:
-        rec.audit(
+        _password_records(
             state,
-            service="Self-service Password Management",
-            category="UserManagement",
-            activity="Blocked from self-service password reset",
-            operation="Update",
-            initiated_by=rec.by_user(user, ctx.p("ip")),
-            targets=[rec.user_target(user)],
+            rec.by_user(user, ctx.p("ip")),
+            user,
+            "Blocked from self-service password reset",
+            "User does not hold a registered verification method.",
             result="failure",
-            result_reason="User does not hold a registered verification method.",
         )
         raise ActionDenied(
             "Self-service password reset needs a registered verification method held by the person resetting",
@@ -948,21 +930,53 @@ def _self_service_reset(ctx: Ctx) -> ActionResult:
     value = ctx.p("password") or state.ids.password()
     _set_password(ctx, user, value, [holder], force_change=False)
     revoked = _revoke(state, uid, tokens.CredentialEvent.PASSWORD_RESET_SELF_SERVICE)
-    rec.audit(
+    _password_records(
         state,
-        service="Self-service Password Management",
-        category="UserManagement",
-        activity="Reset password (self-service)",
-        operation="Update",
-        initiated_by=rec.by_user(user, ctx.p("ip")),
-        targets=[rec.user_target(user)],
-        result_reason="Successfully completed reset.",
+        rec.by_user(user, ctx.p("ip")),
+        user,
+        "Reset password (self-service)",
+        "Successfully completed reset.",
     )
     return ActionResult(
         f"{user.get('userPrincipalName')} reset their password by self-service; "
         f"{len(revoked)} password-based refresh token(s) revoked, others untouched",
         {"newPassword": value, "revoked": revoked},
     )
+
+
+def _password_records(
+    state: RangeState,
+    by: Json,
+    user: Json,
+    activity: str,
+    reason: str,
+    *,
+    directory: str | None = None,
+    result: str = "success",
+) -> None:
+    """A password event as Entra logs it: the password service's record and, for an admin reset or a
+    change, Core Directory's (``directory``: its activity) under the same correlation id."""
+    correlation = state.ids.uuid()
+    common: dict[str, Any] = {"category": "UserManagement", "operation": "Update", "initiated_by": by}
+    rec.audit(
+        state,
+        service="Self-service Password Management",
+        activity=activity,
+        targets=[rec.user_target(user)],
+        result=result,
+        result_reason=reason,
+        correlation=correlation,
+        **common,
+    )
+    if directory is not None:
+        rec.audit(
+            state,
+            service="Core Directory",
+            activity=directory,
+            targets=[rec.user_target(user)],
+            correlation=correlation,
+            **common,
+        )
 
 
 def _change_password(ctx: Ctx) -> ActionResult:
@@ -978,28 +992,13 @@ def _change_password(ctx: Ctx) -> ActionResult:
     value = ctx.p("password") or state.ids.password()
     _set_password(ctx, user, value, [holder], force_change=False)
     revoked = _revoke(state, uid, tokens.CredentialEvent.PASSWORD_CHANGED_BY_USER)
-    correlation = state.ids.uuid()
-    by = rec.by_user(user, ctx.p("ip"))
-    rec.audit(
+    _password_records(
         state,
-        service="Self-service Password Management",
-        category="UserManagement",
-        activity="Change password (self-service)",
-        operation="Update",
-        initiated_by=by,
-        targets=[rec.user_target(user)],
-        result_reason="Successfully completed change.",
-        correlation=correlation,
-    )
-    rec.audit(
-        state,
-        service="Core Directory",
-        category="UserManagement",
-        activity="Change user password",
-        operation="Update",
-        initiated_by=by,
-        targets=[rec.user_target(user)],
-        correlation=correlation,
+        rec.by_user(user, ctx.p("ip")),
+        user,
+        "Change password (self-service)",
+        "Successfully completed change.",
+        directory="Change user password",
     )
     return ActionResult(
         f"{user.get('userPrincipalName')} changed their password; {len(revoked)} refresh token(s) revoked",
