@@ -17,6 +17,7 @@ from graphlattice.demo._directory import (
     Directory,
 )
 from graphlattice.demo._people import Roster
+from graphlattice.entra.pim_policy import role_policy_rules
 
 # -- roles ------------------------------------------------------------------------------------------------
 
@@ -121,116 +122,19 @@ def role_eligibilities(gen: Gen, directory: Directory) -> list[Json]:
     return out
 
 
-def _target(caller: str, level: str) -> Json:
-    return {
-        "caller": caller,
-        "operations": ["all"],
-        "level": level,
-        "inheritableSettings": [],
-        "enforcedSettings": [],
-    }
-
-
 def _rules(role: str, approvers_group: str) -> list[Json]:
-    approval = role in APPROVAL_REQUIRED
-    ns = "#microsoft.graph.unifiedRoleManagementPolicy"
-    stage = {
-        "approvalStageTimeOutInDays": 1,
-        "isApproverJustificationRequired": True,
-        "escalationTimeInMinutes": 0,
-        "isEscalationEnabled": False,
-        "primaryApprovers": (
-            [
-                {
-                    "@odata.type": "#microsoft.graph.groupMembers",
-                    "groupId": approvers_group,
-                    "description": "PIM Approvers",
-                }
-            ]
-            if approval
-            else []
-        ),
-        "escalationApprovers": [],
-    }
-    rules: list[Json] = [
+    approvers = [
         {
-            "@odata.type": ns + "ApprovalRule",
-            "id": "Approval_EndUser_Assignment",
-            "setting": {
-                "isApprovalRequired": approval,
-                "isApprovalRequiredForExtension": False,
-                "isRequestorJustificationRequired": True,
-                "approvalMode": "SingleStage",
-                "approvalStages": [stage],
-            },
-            "target": _target("EndUser", "Assignment"),
-        },
-        {
-            "@odata.type": ns + "AuthenticationContextRule",
-            "id": "AuthenticationContext_EndUser_Assignment",
-            "isEnabled": False,
-            "claimValue": "",
-            "target": _target("EndUser", "Assignment"),
-        },
-        {
-            "@odata.type": ns + "EnablementRule",
-            "id": "Enablement_EndUser_Assignment",
-            "enabledRules": ["MultiFactorAuthentication", "Justification"],
-            "target": _target("EndUser", "Assignment"),
-        },
-        {
-            "@odata.type": ns + "ExpirationRule",
-            "id": "Expiration_EndUser_Assignment",
-            "isExpirationRequired": True,
-            "maximumDuration": MAX_ACTIVATION.get(role, "PT8H"),
-            "target": _target("EndUser", "Assignment"),
-        },
-        {
-            "@odata.type": ns + "EnablementRule",
-            "id": "Enablement_Admin_Eligibility",
-            "enabledRules": [],
-            "target": _target("Admin", "Eligibility"),
-        },
-        {
-            "@odata.type": ns + "ExpirationRule",
-            "id": "Expiration_Admin_Eligibility",
-            "isExpirationRequired": False,
-            "maximumDuration": "P365D",
-            "target": _target("Admin", "Eligibility"),
-        },
-        {
-            "@odata.type": ns + "EnablementRule",
-            "id": "Enablement_Admin_Assignment",
-            "enabledRules": ["Justification"],
-            "target": _target("Admin", "Assignment"),
-        },
-        {
-            "@odata.type": ns + "ExpirationRule",
-            "id": "Expiration_Admin_Assignment",
-            "isExpirationRequired": False,
-            "maximumDuration": "P180D",
-            "target": _target("Admin", "Assignment"),
-        },
+            "@odata.type": "#microsoft.graph.groupMembers",
+            "groupId": approvers_group,
+            "description": "PIM Approvers",
+        }
     ]
-    for recipient in ("Admin", "Requestor", "Approver"):
-        for caller, level, suffix in (
-            ("Admin", "Eligibility", "Admin_Eligibility"),
-            ("Admin", "Assignment", "Admin_Assignment"),
-            ("EndUser", "Assignment", "EndUser_Assignment"),
-        ):
-            rules.append(
-                {
-                    "@odata.type": ns + "NotificationRule",
-                    "id": f"Notification_{recipient}_{suffix}",
-                    "notificationType": "Email",
-                    "recipientType": recipient,
-                    "notificationLevel": "All",
-                    "isDefaultRecipientsEnabled": True,
-                    "notificationRecipients": [],
-                    "target": _target(caller, level),
-                }
-            )
-    return rules
+    return role_policy_rules(
+        approval=role in APPROVAL_REQUIRED,
+        approvers=approvers,
+        max_activation=MAX_ACTIVATION.get(role, "PT8H"),
+    )
 
 
 def role_policies(directory: Directory, defender: tuple[str, str]) -> tuple[list[Json], list[Json]]:

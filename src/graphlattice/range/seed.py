@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from graphlattice.entra.permissions import MICROSOFT_GRAPH_APP_ID
+from graphlattice.entra.pim_policy import role_policy_rules
 from graphlattice.entra.roles import (
     AUTHENTICATION_ADMINISTRATOR,
     AUTHENTICATION_POLICY_ADMINISTRATOR,
@@ -353,70 +354,6 @@ def _roles(scenario: Scenario) -> tuple[list[Json], list[Json], list[Json]]:
     return assignments, instances, eligibilities
 
 
-def _target(caller: str, level: str) -> Json:
-    return {
-        "caller": caller,
-        "operations": ["all"],
-        "level": level,
-        "inheritableSettings": [],
-        "enforcedSettings": [],
-    }
-
-
-def _policy_rules(approval: bool, approvers: Json | None) -> list[Json]:
-    ns = NS + "unifiedRoleManagementPolicy"
-    return [
-        {
-            "@odata.type": ns + "ApprovalRule",
-            "id": "Approval_EndUser_Assignment",
-            "setting": {
-                "isApprovalRequired": approval,
-                "isApprovalRequiredForExtension": False,
-                "isRequestorJustificationRequired": True,
-                "approvalMode": "SingleStage",
-                "approvalStages": [
-                    {
-                        "approvalStageTimeOutInDays": 1,
-                        "isApproverJustificationRequired": True,
-                        "escalationTimeInMinutes": 0,
-                        "isEscalationEnabled": False,
-                        "primaryApprovers": [approvers] if approval and approvers else [],
-                        "escalationApprovers": [],
-                    }
-                ],
-            },
-            "target": _target("EndUser", "Assignment"),
-        },
-        {
-            "@odata.type": ns + "EnablementRule",
-            "id": "Enablement_EndUser_Assignment",
-            "enabledRules": ["MultiFactorAuthentication", "Justification"],
-            "target": _target("EndUser", "Assignment"),
-        },
-        {
-            "@odata.type": ns + "ExpirationRule",
-            "id": "Expiration_EndUser_Assignment",
-            "isExpirationRequired": True,
-            "maximumDuration": "PT8H",
-            "target": _target("EndUser", "Assignment"),
-        },
-        {
-            "@odata.type": ns + "ExpirationRule",
-            "id": "Expiration_Admin_Eligibility",
-            "isExpirationRequired": False,
-            "maximumDuration": "P365D",
-            "target": _target("Admin", "Eligibility"),
-        },
-        {
-            "@odata.type": ns + "ExpirationRule",
-            "id": "Expiration_Admin_Assignment",
-            "isExpirationRequired": False,
-            "maximumDuration": "P180D",
-            "target": _target("Admin", "Assignment"),
-        },
-    ]
-
-
 def _role_policies(scenario: Scenario) -> tuple[list[Json], list[Json]]:
     ids = scenario.ids
     settings = scenario.tenant.role_settings
@@ -447,7 +384,9 @@ def _role_policies(scenario: Scenario) -> tuple[list[Json], list[Json]]:
                 "scopeType": "DirectoryRole",
                 "lastModifiedDateTime": modified,
                 "lastModifiedBy": {"displayName": defender.name, "id": ids.user(defender.key)},
-                "rules": _policy_rules(role in settings.require_approval, approvers),
+                "rules": role_policy_rules(
+                    approval=role in settings.require_approval, approvers=[approvers] if approvers else []
+                ),
             }
         )
         assignments.append(
