@@ -309,9 +309,5 @@ FROM (
 )"""
 
 
-def _signin_columns() -> list[str]:
-    return [f'"{f.name}"' for f in event_columns(SIGNIN)]
-
-
 def _audit_columns() -> list[str]:
     return [f'"{f.name}"' for f in event_columns(AUDIT)]

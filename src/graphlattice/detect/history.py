@@ -124,12 +124,13 @@ def _append(con: duckdb.DuckDBPyConnection, batch: int) -> None:
         f"""CREATE OR REPLACE TEMP TABLE gl_history AS
         SELECT record_id, kind, seed, {_WINDOWS}
         FROM (
-            SELECT arg_max(record_id, struct_pack(t := time, h := hash(record_id))) AS record_id, 0 AS kind,
-                   user_id, ip, country, max(time) AS time, max(time) AS ok_time,
-                   arg_max(record_id, struct_pack(t := time, h := hash(record_id))) AS ok_id, true AS seed
-            FROM signins
-            WHERE ingest_batch <> {batch} AND error_code = 0 AND user_id IN ({users})
-            GROUP BY user_id, ip, country
+            SELECT latest AS record_id, 0 AS kind, user_id, ip, country, time, time AS ok_time,
+                   latest AS ok_id, true AS seed
+            FROM (SELECT user_id, ip, country, max(time) AS time,
+                         arg_max(record_id, struct_pack(t := time, h := hash(record_id))) AS latest
+                  FROM signins
+                  WHERE ingest_batch <> {batch} AND error_code = 0 AND user_id IN ({users})
+                  GROUP BY user_id, ip, country)
             UNION ALL
             SELECT record_id, 0, user_id, ip, country, time, {_OK_TIME},
                    CASE WHEN error_code = 0 THEN record_id END, false
@@ -171,10 +172,11 @@ def _insert_history(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def after_audits(con: duckdb.DuckDBPyConnection, batch: int) -> None:
-    """Link the actions of the initiators in audit batch ``batch`` to their session sign-ins."""
-    users = f"SELECT DISTINCT initiator_user_id FROM audits WHERE ingest_batch = {int(batch)}"
-    only_initiators = f"AND initiator_user_id IN ({users})"
-    _prune_sessions(con, only_initiators)
+    """Link the actions of audit batch ``batch`` (all new records) to their session sign-ins.
+
+    Sign-ins are what an action's session depends on, so earlier actions keep theirs.
+    """
+    this_batch = f"AND ingest_batch = {int(batch)}"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE gl_history AS
         SELECT record_id, kind,
@@ -182,13 +184,15 @@ def after_audits(con: duckdb.DuckDBPyConnection, batch: int) -> None:
             last_value(ok_id IGNORE NULLS) OVER (PARTITION BY user_id, ip {_EARLIER}) AS prev_ok_id
         FROM (
             SELECT record_id, 0 AS kind, user_id, ip, time, time AS ok_time, record_id AS ok_id
-            FROM signins WHERE error_code = 0 AND user_id IN ({users}) AND ip IS NOT NULL
+            FROM signins WHERE error_code = 0 AND ip IS NOT NULL
+              AND user_id IN (SELECT initiator_user_id FROM audits
+                              WHERE initiator_ip IS NOT NULL {this_batch})
             UNION ALL
             SELECT record_id, 1, initiator_user_id, initiator_ip, time, NULL, NULL
-            FROM audits WHERE initiator_user_id IS NOT NULL AND initiator_ip IS NOT NULL {only_initiators})"""
+            FROM audits WHERE initiator_user_id IS NOT NULL AND initiator_ip IS NOT NULL {this_batch})"""
     )
     _insert_sessions(con)
-    _link_without_ip(con, only_initiators)
+    _link_without_ip(con, this_batch)
 
 
 def _prune_sessions(con: duckdb.DuckDBPyConnection, only_initiators: str) -> None:
@@ -214,9 +218,10 @@ def _link_without_ip(con: duckdb.DuckDBPyConnection, only: str) -> None:
     con.execute(
         f"""INSERT INTO audit_sessions
         WITH acts AS (SELECT record_id, initiator_user_id, time {acts}),
-        ok AS (
-            SELECT record_id, user_id, time FROM signins
+        ok AS (  -- one sign-in per instant: the last in the window order, as for actions with an IP
+            SELECT arg_max(record_id, hash(record_id)) AS record_id, user_id, time FROM signins
             WHERE error_code = 0 AND user_id IN (SELECT DISTINCT initiator_user_id FROM acts)
+            GROUP BY user_id, time
         )
         SELECT a.record_id, o.record_id, o.time
         FROM acts a ASOF JOIN ok o ON a.initiator_user_id = o.user_id AND a.time >= o.time"""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["role_policy_rules"]
+__all__ = ["approval_stage", "role_policy_rules"]
 
 _NS = "#microsoft.graph.unifiedRoleManagementPolicy"
 
@@ -38,6 +38,18 @@ def _target(caller: str, level: str) -> dict[str, Any]:
     }
 
 
+def approval_stage(approvers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The single approval stage of an activation request (``approvers``: the primary approvers)."""
+    return {
+        "approvalStageTimeOutInDays": 1,
+        "isApproverJustificationRequired": True,
+        "escalationTimeInMinutes": 0,
+        "isEscalationEnabled": False,
+        "primaryApprovers": list(approvers),
+        "escalationApprovers": [],
+    }
+
+
 def role_policy_rules(
     *, approval: bool, approvers: list[dict[str, Any]], max_activation: str = "PT8H"
 ) -> list[dict[str, Any]]:
@@ -46,14 +58,7 @@ def role_policy_rules(
     ``approval``: activation needs approval (``approvers``: the primary approvers, as Graph's
     ``userSet`` objects; ignored without approval). ``max_activation``: the longest activation (ISO 8601).
     """
-    stage = {
-        "approvalStageTimeOutInDays": 1,
-        "isApproverJustificationRequired": True,
-        "escalationTimeInMinutes": 0,
-        "isEscalationEnabled": False,
-        "primaryApprovers": list(approvers) if approval else [],
-        "escalationApprovers": [],
-    }
+    stage = approval_stage(approvers if approval else [])
     rules: list[dict[str, Any]] = [
         {
             "@odata.type": _NS + "ApprovalRule",

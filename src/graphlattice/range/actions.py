@@ -34,6 +34,7 @@ from graphlattice.entra.admin_actions import AdminAction, can_perform
 from graphlattice.entra.authority import ELIGIBLE_ROLES_PROTECT_TARGET, TargetProfile
 from graphlattice.entra.groups import membership_control
 from graphlattice.entra.methods import MethodKind, classify_method
+from graphlattice.entra.pim_policy import approval_stage, role_policy_rules
 from graphlattice.entra.registration import RegistrationContext, may_register
 from graphlattice.entra.roles import ROLE_CATALOG, get_role, role_display_name
 from graphlattice.entra.strengths import (
@@ -1275,33 +1276,7 @@ def _role_policy(ctx: Ctx, role_id: str, *, create: bool) -> Json | None:
         "scopeId": "/",
         "scopeType": "DirectoryRole",
         "lastModifiedDateTime": None,
-        "rules": [
-            {
-                "@odata.type": NS + "unifiedRoleManagementPolicyApprovalRule",
-                "id": "Approval_EndUser_Assignment",
-                "setting": {
-                    "isApprovalRequired": False,
-                    "isApprovalRequiredForExtension": False,
-                    "isRequestorJustificationRequired": True,
-                    "approvalMode": "SingleStage",
-                    "approvalStages": [],
-                },
-                "target": {"caller": "EndUser", "operations": ["All"], "level": "Assignment"},
-            },
-            {
-                "@odata.type": NS + "unifiedRoleManagementPolicyEnablementRule",
-                "id": "Enablement_EndUser_Assignment",
-                "enabledRules": ["MultiFactorAuthentication", "Justification"],
-                "target": {"caller": "EndUser", "operations": ["All"], "level": "Assignment"},
-            },
-            {
-                "@odata.type": NS + "unifiedRoleManagementPolicyExpirationRule",
-                "id": "Expiration_EndUser_Assignment",
-                "isExpirationRequired": True,
-                "maximumDuration": _DEFAULT_ACTIVATION,
-                "target": {"caller": "EndUser", "operations": ["All"], "level": "Assignment"},
-            },
-        ],
+        "rules": role_policy_rules(approval=False, approvers=[], max_activation=_DEFAULT_ACTIVATION),
     }
     state.collections["roleManagementPolicies"].append(policy)
     state.collections["roleManagementPolicyAssignments"].append(
@@ -1370,16 +1345,7 @@ def _apply_role_settings(
                             "description": obj.get("displayName"),
                         }
                     )
-            setting["approvalStages"] = [
-                {
-                    "approvalStageTimeOutInDays": 1,
-                    "isApproverJustificationRequired": True,
-                    "escalationTimeInMinutes": 0,
-                    "isEscalationEnabled": False,
-                    "primaryApprovers": stage_approvers,
-                    "escalationApprovers": [],
-                }
-            ]
+            setting["approvalStages"] = [approval_stage(stage_approvers)]
             changed.append(f"approvers {', '.join(approvers)}")
     if mfa is not None:
         rule = _rule(policy, "Enablement_EndUser_Assignment")
