@@ -1159,13 +1159,18 @@ def _pim_record(
     )
 
 
-def _assignments_of(state: RangeState, principal_id: str, role_id: str) -> list[Json]:
+def _role_grants(state: RangeState, collection: str, principal_id: str, role_id: str) -> list[Json]:
+    """The entries of ``collection`` (role assignments or eligibilities) giving this principal this role."""
     return [
         a
-        for a in state.collections["roleAssignments"]
+        for a in state.collections[collection]
         if str(a.get("principalId", "")).casefold() == principal_id
         and str(a.get("roleDefinitionId", "")).casefold() == role_id
     ]
+
+
+def _assignments_of(state: RangeState, principal_id: str, role_id: str) -> list[Json]:
+    return _role_grants(state, "roleAssignments", principal_id, role_id)
 
 
 def _assign_role(ctx: Ctx) -> ActionResult:
@@ -1399,12 +1404,7 @@ def _update_role_policy(ctx: Ctx) -> ActionResult:
 
 
 def _eligibilities_of(state: RangeState, principal_id: str, role_id: str) -> list[Json]:
-    return [
-        e
-        for e in state.collections["roleEligibilitySchedules"]
-        if str(e.get("principalId", "")).casefold() == principal_id
-        and str(e.get("roleDefinitionId", "")).casefold() == role_id
-    ]
+    return _role_grants(state, "roleEligibilitySchedules", principal_id, role_id)
 
 
 def _add_eligibility(ctx: Ctx) -> ActionResult:

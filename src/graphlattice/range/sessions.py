@@ -32,7 +32,14 @@ from graphlattice.entra.method_policy import MethodConfiguration, legacy_policie
 from graphlattice.entra.methods import MethodKind, classify_method
 from graphlattice.entra.signin import SignInContext
 from graphlattice.entra.strengths import BUILTIN_STRENGTHS, MFA_STRENGTH_ID, Strength, satisfied_by
-from graphlattice.entra.tap import ENABLED_BY_POLICY, TapPolicy
+from graphlattice.entra.tap import (
+    DISABLED_BY_POLICY,
+    ENABLED_BY_POLICY,
+    EXPIRED,
+    NOT_YET_VALID,
+    ONE_TIME_USED,
+    TapPolicy,
+)
 from graphlattice.errors import ActionDenied, EntraRuleError, RangeError
 from graphlattice.range import records as rec
 from graphlattice.range.clock import parse_instant
@@ -88,10 +95,10 @@ _TOKEN_REVOKED = (
 )
 _TOKEN_EXPIRED = (70008, "The provided authorization code or refresh token has expired.")
 _TAP_REASONS = {
-    "Expired": "The Temporary Access Pass has expired.",
-    "NotYetValid": "The Temporary Access Pass is not valid yet.",
-    "DisabledByPolicy": "The Temporary Access Pass policy does not let this user sign in with a pass.",
-    "OneTimeUsed": "The one-time Temporary Access Pass has already been used.",
+    EXPIRED: "The Temporary Access Pass has expired.",
+    NOT_YET_VALID: "The Temporary Access Pass is not valid yet.",
+    DISABLED_BY_POLICY: "The Temporary Access Pass policy does not let this user sign in with a pass.",
+    ONE_TIME_USED: "The one-time Temporary Access Pass has already been used.",
 }
 _CONFIG_FOR = {
     MethodKind.MICROSOFT_AUTHENTICATOR_PUSH: "MicrosoftAuthenticator",
@@ -447,7 +454,7 @@ def sign_in(state: RangeState, tenant: Tenant, req: SignInRequest) -> tuple[Sess
     record = rec.sign_in(state, steps=proof.steps, ca=results, mfa=mfa, session_id=session.id, **base)
     if proof.via_tap is not None and proof.via_tap.get("isUsableOnce"):
         proof.via_tap["isUsable"] = False
-        proof.via_tap["methodUsabilityReason"] = "OneTimeUsed"
+        proof.via_tap["methodUsabilityReason"] = ONE_TIME_USED
     user["signInActivity"] = {
         **(user.get("signInActivity") or {}),
         ("lastSignInDateTime" if interactive else "lastNonInteractiveSignInDateTime"): record[
