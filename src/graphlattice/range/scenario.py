@@ -4,7 +4,8 @@ A scenario file has these top-level keys (``?`` marks optional ones)::
 
     id, title, attack, summary, narrative, briefing?
     cast:      {defender, victim, attacker, operator?}   person keys (attacker: `attacker` = no account)
-    tenant:    {id, name, domain, start, seed, settings?, locations?, groups?, people, policies}
+    tenant:    {id, name, domain, start, seed, settings?, locations?, groups?, people, applications?,
+                groupSettings?, policies}
     attacker?: {knowsPasswordOf: [person keys]}         passwords the attacker holds at the start
     timeline:  [{id?, at, as, action, params?, expect?, note?}]   played by `range start`
     handover?: when the player takes over (the clock is moved there after the timeline)
@@ -182,6 +183,32 @@ class RoleSettingsSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class CredentialSpec:
+    """A client secret or certificate of an application registration."""
+
+    name: str
+    expires: datetime
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationSpec:
+    """An application registration of the tenant, with its service principal.
+
+    ``permissions``: Microsoft Graph application permissions granted to it (names, e.g. ``User.Read.All``).
+    """
+
+    key: str
+    name: str
+    created: datetime
+    owners: tuple[str, ...]
+    secrets: tuple[CredentialSpec, ...]
+    certificates: tuple[CredentialSpec, ...]
+    permissions: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
 class TenantSpec:
     id: str
     name: str
@@ -195,6 +222,9 @@ class TenantSpec:
     tap: TapPolicySpec
     conditional_access: tuple[CaPolicySpec, ...]
     role_settings: RoleSettingsSpec
+    applications: tuple[ApplicationSpec, ...] = ()
+    group_settings: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # template name -> values
+    security_defaults: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -733,6 +763,96 @@ def _locations(reader: _Reader, tenant: Node, keys: set[str]) -> tuple[LocationS
     return tuple(out)
 
 
+def _credentials(reader: _Reader, node: Node, key: str, what: str) -> tuple[CredentialSpec, ...]:
+    out: list[CredentialSpec] = []
+    raw = reader.items(node, key, f"{key} of {what}", optional=True)
+    for index, item in enumerate(raw):
+        line = raw.line_at(index)
+        cred = reader.mapping(item, f"a credential of {what}", line, required=("name", "expires"))
+        expires = reader.time(cred, "expires", f"a credential of {what}")
+        assert expires is not None
+        out.append(CredentialSpec(reader.text(cred, "name", f"a credential of {what}"), expires, line))
+    return tuple(out)
+
+
+def _applications(
+    reader: _Reader, tenant: Node, people: set[str], keys: set[str], start: datetime
+) -> tuple[ApplicationSpec, ...]:
+    from graphlattice.entra.permissions import permission_id
+
+    out: list[ApplicationSpec] = []
+    raw = reader.items(tenant, "applications", "tenant.applications", optional=True)
+    for index, item in enumerate(raw):
+        line = raw.line_at(index)
+        node = reader.mapping(
+            item,
+            "an application",
+            line,
+            required=("key", "name"),
+            optional=("created", "owners", "secrets", "certificates", "permissions"),
+        )
+        key = _key(reader, node, "an application", keys)
+        what = f"application {key}"
+        owners = reader.words(node, "owners", what)
+        for ref in owners:
+            if ref not in people:
+                raise reader.fail(_unknown("person", ref, people), node.line_of("owners"))
+        permissions = reader.words(node, "permissions", what)
+        for name in permissions:
+            if permission_id(name) is None:
+                raise reader.fail(
+                    f"{name!r} is not a Microsoft Graph application permission the Range knows",
+                    node.line_of("permissions"),
+                )
+        out.append(
+            ApplicationSpec(
+                key=key,
+                name=reader.text(node, "name", what),
+                created=reader.time(node, "created", what, optional=True) or start,
+                owners=owners,
+                secrets=_credentials(reader, node, "secrets", what),
+                certificates=_credentials(reader, node, "certificates", what),
+                permissions=permissions,
+                line=line,
+            )
+        )
+    return tuple(out)
+
+
+def _group_settings(reader: _Reader, tenant: Node) -> Mapping[str, Mapping[str, str]]:
+    from graphlattice.range.directory_settings import GROUP_SETTING_TEMPLATES
+
+    if "groupSettings" not in tenant:
+        return {}
+    node = reader.mapping(
+        tenant["groupSettings"],
+        "tenant.groupSettings",
+        tenant.line_of("groupSettings"),
+        optional=tuple(GROUP_SETTING_TEMPLATES),
+    )
+    out: dict[str, dict[str, str]] = {}
+    for template, found in GROUP_SETTING_TEMPLATES.items():
+        if template not in node:
+            continue
+        values = reader.mapping(
+            node[template],
+            f"groupSettings.{template}",
+            node.line_of(template),
+            optional=tuple(found.defaults),
+        )
+        changed: dict[str, str] = {}
+        for name in values:
+            value = values[name]
+            if isinstance(value, bool):
+                changed[name] = "true" if value else "false"
+            elif isinstance(value, (str, int)):
+                changed[name] = str(value)
+            else:
+                raise reader.fail(f"'{name}' of groupSettings.{template} must be text", values.line_of(name))
+        out[template] = changed
+    return out
+
+
 def _tap_policy(reader: _Reader, policies: Node, groups: set[str]) -> TapPolicySpec:
     what = "policies.temporaryAccessPass"
     node = reader.mapping(
@@ -888,7 +1008,7 @@ def _tenant(reader: _Reader, doc: Node) -> TenantSpec:
         "tenant",
         doc.line_of("tenant"),
         required=("id", "name", "domain", "start", "seed", "people", "policies"),
-        optional=("settings", "locations", "groups"),
+        optional=("settings", "locations", "groups", "applications", "groupSettings"),
     )
     tenant_id = reader.text(node, "id", "tenant").lower()
     if not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", tenant_id):
@@ -925,7 +1045,7 @@ def _tenant(reader: _Reader, doc: Node) -> TenantSpec:
         "tenant.policies",
         node.line_of("policies"),
         required=("temporaryAccessPass",),
-        optional=("conditionalAccess", "roleSettings"),
+        optional=("conditionalAccess", "roleSettings", "securityDefaults"),
     )
     role_settings = RoleSettingsSpec(None, ())
     if "roleSettings" in policies:
@@ -947,6 +1067,14 @@ def _tenant(reader: _Reader, doc: Node) -> TenantSpec:
         role_settings = RoleSettingsSpec(approvers, required)
     start = reader.time(node, "start", "tenant")
     assert start is not None
+    conditional_access = _ca_policies(reader, policies, person_keys, group_keys, location_keys)
+    security_defaults = reader.boolean(policies, "securityDefaults", "tenant.policies", False)
+    if security_defaults and any(p.state != "disabled" for p in conditional_access):
+        # Entra refuses to turn security defaults on while Conditional Access policies are in use.
+        raise reader.fail(
+            "securityDefaults cannot be true while Conditional Access policies are enabled or report-only",
+            policies.line_of("securityDefaults"),
+        )
     return TenantSpec(
         id=tenant_id,
         name=reader.text(node, "name", "tenant"),
@@ -958,8 +1086,11 @@ def _tenant(reader: _Reader, doc: Node) -> TenantSpec:
         groups=groups,
         people=people,
         tap=_tap_policy(reader, policies, group_keys),
-        conditional_access=_ca_policies(reader, policies, person_keys, group_keys, location_keys),
+        conditional_access=conditional_access,
         role_settings=role_settings,
+        applications=_applications(reader, node, person_keys, keys, start),
+        group_settings=_group_settings(reader, node),
+        security_defaults=security_defaults,
     )
 
 

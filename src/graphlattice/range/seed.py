@@ -4,7 +4,9 @@ The compact form names people, groups, roles and policies by key and display nam
 into what Graph would return for such a tenant: users, groups with members and owners, the built-in role
 definitions, active assignments with their schedule instances, PIM eligibilities and role-management
 policies, Conditional Access policies, named locations, the built-in authentication strengths, the
-authentication methods policy, the Microsoft Graph service principal and every user's methods.
+authentication methods policy, the Microsoft Graph service principal, application registrations with their
+service principals, group settings, the organization, the security defaults and authorization policies, and
+every user's methods.
 
 Object ids are derived from the scenario id and the object's key (name-based GUIDs), so the same file always
 seeds the same tenant and ids stay put when unrelated lines change.
@@ -18,7 +20,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from graphlattice.entra.permissions import MICROSOFT_GRAPH_APP_ID
+from graphlattice.entra.permissions import MICROSOFT_GRAPH_APP_ID, permission_id
 from graphlattice.entra.pim_policy import role_policy_rules
 from graphlattice.entra.roles import (
     AUTHENTICATION_ADMINISTRATOR,
@@ -31,7 +33,16 @@ from graphlattice.entra.roles import (
     SECURITY_ADMINISTRATOR,
 )
 from graphlattice.entra.strengths import BUILTIN_STRENGTHS
-from graphlattice.range.scenario import ATTACKER, CaPolicySpec, MethodSpec, Person, Scenario
+from graphlattice.range.directory_settings import GROUP_SETTING_TEMPLATES, group_setting_values
+from graphlattice.range.scenario import (
+    ATTACKER,
+    ApplicationSpec,
+    CaPolicySpec,
+    CredentialSpec,
+    MethodSpec,
+    Person,
+    Scenario,
+)
 from graphlattice.range.state import DEFENDER, VICTIM, SeedSecrets
 
 __all__ = ["SeedIds", "expand", "own_methods", "seed_secrets"]
@@ -651,19 +662,244 @@ def _methods_policy(scenario: Scenario) -> Json:
     }
 
 
+def _graph_sp_id(scenario: Scenario) -> str:
+    return scenario.ids.guid("sp", "microsoft-graph")
+
+
 def _service_principals(scenario: Scenario) -> list[Json]:
+    graph = {
+        "id": _graph_sp_id(scenario),
+        "appId": MICROSOFT_GRAPH_APP_ID,
+        "displayName": "Microsoft Graph",
+        "accountEnabled": True,
+        "servicePrincipalType": "Application",
+        "appOwnerOrganizationId": MICROSOFT_TENANT_ID,
+        "signInAudience": "AzureADMultipleOrgs",
+        "tags": [],
+        "appRoles": [],
+        "appRoleAssignments": [],
+    }
+    return [graph, *(_app_service_principal(scenario, app) for app in scenario.tenant.applications)]
+
+
+# ---- applications ---------------------------------------------------------------------------------------
+
+
+def _app_id(scenario: Scenario, app: ApplicationSpec) -> str:
+    return scenario.ids.guid("app-id", app.key)
+
+
+def _owner_refs(scenario: Scenario, keys: tuple[str, ...]) -> list[Json]:
+    return [
+        {"@odata.type": NS + "user", "id": scenario.ids.user(k), "userPrincipalName": scenario.upn(k)}
+        for k in keys
+    ]
+
+
+def _credential(
+    scenario: Scenario, app: ApplicationSpec, kind: str, index: int, cred: CredentialSpec
+) -> Json:
+    out: Json = {
+        "customKeyIdentifier": None,
+        "displayName": cred.name,
+        "endDateTime": iso(cred.expires),
+        "keyId": scenario.ids.guid(kind, app.key, str(index)),
+        "startDateTime": iso(app.created),
+    }
+    if kind == "secret":  # passwordCredential: the secret itself is never returned, only its first letters
+        out.update(hint=scenario.ids.b64(kind, app.key, str(index), length=3), secretText=None)
+    else:  # keyCredential: a certificate's public key is returned only with $select=keyCredentials/key
+        out.update(key=None, type="AsymmetricX509Cert", usage="Verify")
+    return out
+
+
+def _application(scenario: Scenario, app: ApplicationSpec) -> Json:
+    """An application registration as ``GET /applications`` returns it (v1.0 property set)."""
+    return {
+        "id": scenario.ids.guid("application", app.key),
+        "appId": _app_id(scenario, app),
+        "displayName": app.name,
+        "description": None,
+        "createdDateTime": iso(app.created),
+        "deletedDateTime": None,
+        "signInAudience": "AzureADMyOrg",
+        "publisherDomain": scenario.tenant.domain,
+        "identifierUris": [],
+        "tags": [],
+        "notes": None,
+        "groupMembershipClaims": None,
+        "isFallbackPublicClient": None,
+        "isDeviceOnlyAuthSupported": None,
+        "serviceManagementReference": None,
+        "tokenEncryptionKeyId": None,
+        "disabledByMicrosoftStatus": None,
+        "defaultRedirectUri": None,
+        "samlMetadataUrl": None,
+        "addIns": [],
+        "appRoles": [],
+        "info": {
+            "logoUrl": None,
+            "marketingUrl": None,
+            "privacyStatementUrl": None,
+            "supportUrl": None,
+            "termsOfServiceUrl": None,
+        },
+        "keyCredentials": [
+            _credential(scenario, app, "certificate", i, c) for i, c in enumerate(app.certificates)
+        ],
+        "passwordCredentials": [
+            _credential(scenario, app, "secret", i, c) for i, c in enumerate(app.secrets)
+        ],
+        "requiredResourceAccess": (
+            [
+                {
+                    "resourceAppId": MICROSOFT_GRAPH_APP_ID,
+                    "resourceAccess": [{"id": permission_id(p), "type": "Role"} for p in app.permissions],
+                }
+            ]
+            if app.permissions
+            else []
+        ),
+        "api": {
+            "acceptMappedClaims": None,
+            "knownClientApplications": [],
+            "oauth2PermissionScopes": [],
+            "preAuthorizedApplications": [],
+            "requestedAccessTokenVersion": None,
+        },
+        "web": {
+            "homePageUrl": None,
+            "logoutUrl": None,
+            "redirectUris": [],
+            "implicitGrantSettings": {"enableAccessTokenIssuance": False, "enableIdTokenIssuance": False},
+            "redirectUriSettings": [],
+        },
+        "spa": {"redirectUris": []},
+        "publicClient": {"redirectUris": []},
+        "optionalClaims": None,
+        "parentalControlSettings": {"countriesBlockedForMinors": [], "legalAgeGroupRule": "Allow"},
+        "verifiedPublisher": {"displayName": None, "verifiedPublisherId": None, "addedDateTime": None},
+        "certification": None,
+        "owners": _owner_refs(scenario, app.owners),
+    }
+
+
+def _app_service_principal(scenario: Scenario, app: ApplicationSpec) -> Json:
+    """The application's service principal in its home tenant, holding the Graph permissions granted to it."""
+    sp_id = scenario.ids.guid("sp", app.key)
+    grants = [
+        {
+            "id": scenario.ids.b64("app-role-assignment", app.key, name),
+            "appRoleId": permission_id(name),
+            "principalId": sp_id,
+            "principalType": "ServicePrincipal",
+            "principalDisplayName": app.name,
+            "resourceId": _graph_sp_id(scenario),
+            "resourceDisplayName": "Microsoft Graph",
+            "createdDateTime": iso(app.created),
+            "deletedDateTime": None,
+        }
+        for name in app.permissions
+    ]
+    return {
+        "id": sp_id,
+        "appId": _app_id(scenario, app),
+        "displayName": app.name,
+        "accountEnabled": True,
+        "servicePrincipalType": "Application",
+        "appOwnerOrganizationId": scenario.tenant.id,
+        "signInAudience": "AzureADMyOrg",
+        "tags": ["WindowsAzureActiveDirectoryIntegratedApp"],
+        "appRoles": [],
+        "appRoleAssignments": grants,
+        "owners": _owner_refs(scenario, app.owners),
+    }
+
+
+# ---- tenant-wide settings and policies ------------------------------------------------------------------
+
+
+def _group_settings(scenario: Scenario) -> list[Json]:
     return [
         {
-            "id": scenario.ids.guid("sp", "microsoft-graph"),
-            "appId": MICROSOFT_GRAPH_APP_ID,
-            "displayName": "Microsoft Graph",
-            "accountEnabled": True,
-            "servicePrincipalType": "Application",
-            "appOwnerOrganizationId": MICROSOFT_TENANT_ID,
-            "signInAudience": "AzureADMultipleOrgs",
-            "tags": [],
-            "appRoles": [],
-            "appRoleAssignments": [],
+            "id": scenario.ids.guid("group-setting", template),
+            "displayName": template,
+            "templateId": GROUP_SETTING_TEMPLATES[template].template_id,
+            "values": group_setting_values(template, changed),
+        }
+        for template, changed in scenario.tenant.group_settings.items()
+    ]
+
+
+def _security_defaults(scenario: Scenario) -> Json:
+    """Graph's fixed id, name and description of the security defaults policy, and whether it is on."""
+    return {
+        "id": "00000000-0000-0000-0000-000000000005",
+        "displayName": "Security Defaults",
+        "description": (
+            "Security defaults is a set of basic identity security mechanisms recommended by Microsoft. When "
+            "enabled, these recommendations will be automatically enforced in your organization. "
+            "Administrators and users will be better protected from common identity related attacks."
+        ),
+        "isEnabled": scenario.tenant.security_defaults,
+    }
+
+
+def _authorization_policy() -> Json:
+    """The tenant's authorization policy with Entra's defaults for a new tenant (Graph's v1.0 shape)."""
+    return {
+        "id": "authorizationPolicy",
+        "displayName": "Authorization Policy",
+        "description": "Used to manage authorization related settings across the company.",
+        "allowInvitesFrom": "everyone",
+        "allowedToSignUpEmailBasedSubscriptions": True,
+        "allowedToUseSSPR": True,
+        "allowEmailVerifiedUsersToJoinOrganization": False,
+        "allowUserConsentForRiskyApps": None,
+        "blockMsolPowerShell": False,
+        "guestUserRoleId": "10dae51f-b6af-4016-8d66-8c2a99b929b3",  # Guest User: limited access
+        "defaultUserRolePermissions": {
+            "allowedToCreateApps": True,
+            "allowedToCreateSecurityGroups": True,
+            "allowedToCreateTenants": True,
+            "allowedToReadBitlockerKeysForOwnedDevice": True,
+            "allowedToReadOtherUsers": True,
+            "permissionGrantPoliciesAssigned": [
+                "ManagePermissionGrantsForSelf.microsoft-user-default-legacy"
+            ],
+        },
+    }
+
+
+def _organization(scenario: Scenario) -> list[Json]:
+    tenant = scenario.tenant
+    return [
+        {
+            "id": tenant.id,
+            "displayName": tenant.name,
+            "createdDateTime": iso(tenant.start - timedelta(days=2000)),
+            "deletedDateTime": None,
+            "countryLetterCode": next((p.country for p in tenant.people if p.country), None),
+            "tenantType": "AAD",
+            "onPremisesSyncEnabled": None,
+            "onPremisesLastSyncDateTime": None,
+            "businessPhones": [],
+            "technicalNotificationMails": [],
+            "securityComplianceNotificationMails": [],
+            "securityComplianceNotificationPhones": [],
+            "marketingNotificationEmails": [],
+            "privacyProfile": None,
+            "assignedPlans": [],
+            "provisionedPlans": [],
+            "verifiedDomains": [
+                {
+                    "capabilities": "Email, OfficeCommunicationsOnline",
+                    "isDefault": True,
+                    "isInitial": True,
+                    "name": tenant.domain,
+                    "type": "Managed",
+                }
+            ],
         }
     ]
 
@@ -690,6 +926,11 @@ def expand(scenario: Scenario) -> dict[str, Any]:
         "authenticationStrengthPolicies": [_strength_json(s) for s in sorted(BUILTIN_STRENGTHS)],
         "authenticationMethodsPolicy": _methods_policy(scenario),
         "servicePrincipals": _service_principals(scenario),
+        "applications": [_application(scenario, app) for app in scenario.tenant.applications],
+        "groupSettings": _group_settings(scenario),
+        "organization": _organization(scenario),
+        "identitySecurityDefaultsEnforcementPolicy": _security_defaults(scenario),
+        "authorizationPolicy": _authorization_policy(),
         "authenticationMethods": {scenario.ids.user(p.key): _methods(scenario, p) for p in people},
     }
 

@@ -309,6 +309,13 @@ class RangeState:
                 "authenticationMethodConfigurations": [],
             }
         )
+        for name, spec in COLLECTIONS.items():  # the other singletons (policies) are kept when given
+            raw = collections.get(name)
+            if spec.shape != "singleton" or name == "authenticationMethodsPolicy" or not raw:
+                continue
+            if not isinstance(raw, Mapping):
+                raise RangeError(f"seed collection {name} must be an object")
+            data[name] = _copy(raw)
         methods: dict[str, list[Json]] = {}
         raw_methods = collections.get("authenticationMethods") or {}
         if isinstance(raw_methods, list):

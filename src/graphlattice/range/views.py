@@ -8,19 +8,29 @@ Nothing here changes the range.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from graphlattice.entra.admin_actions import AdminAction, can_perform
 from graphlattice.entra.methods import classify_method, odata_type_name
-from graphlattice.entra.roles import role_display_name
+from graphlattice.entra.roles import GLOBAL_ADMINISTRATOR, role_display_name
 from graphlattice.errors import ActionDenied, RangeError
 from graphlattice.range.engine import Range
 from graphlattice.range.sessions import user_active_roles
 from graphlattice.tenant.model import Tenant
 
-__all__ = ["Person", "export_range", "people", "read_records", "user_methods"]
+__all__ = [
+    "Person",
+    "directory_role_members",
+    "directory_roles",
+    "export_range",
+    "people",
+    "read_records",
+    "user_methods",
+]
 
 Kind = Literal["audit", "signin", "all"]
 _READ = {"audit": AdminAction.READ_AUDIT_LOGS, "signin": AdminAction.READ_SIGN_IN_LOGS}
@@ -102,3 +112,59 @@ def export_range(rng: Range, out_dir: Path) -> None:
         if key != "breakGlassAccounts":
             lines.append(f"{key}: {int(value)}")
     (Path(out_dir) / "graphlattice.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+# ---- Graph's legacy directory roles --------------------------------------------------------------------
+
+
+def _rows(collections: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
+    value = collections.get(name)
+    return [x for x in value if isinstance(x, dict)] if isinstance(value, list) else []
+
+
+def directory_roles(collections: Mapping[str, Any], tenant_id: str) -> list[dict[str, Any]]:
+    """``GET /directoryRoles``: the *activated* built-in roles (Graph's legacy role API).
+
+    Entra activates a role the first time someone is assigned to it (the portal and PIM do this implicitly);
+    Global Administrator ("Company Administrator") is always activated. The Range counts a role as activated
+    when it has an active assignment or an eligibility now (a role whose last member left stays activated in
+    Entra; the Range forgets it). Each object's ``id`` is its own (stable per tenant and template), not the
+    template id, which is ``roleTemplateId``. Sorted by display name.
+    """
+    definitions = {str(d.get("id", "")).casefold(): d for d in _rows(collections, "roleDefinitions")}
+    used = {GLOBAL_ADMINISTRATOR.casefold()}
+    for name in ("roleAssignments", "roleEligibilitySchedules"):
+        used.update(str(a.get("roleDefinitionId", "")).casefold() for a in _rows(collections, name))
+    used.discard("")
+    out: list[dict[str, Any]] = []
+    for template in used:
+        definition = definitions.get(template, {})
+        out.append(
+            {
+                "id": str(
+                    uuid.uuid5(uuid.NAMESPACE_URL, f"graphlattice:{tenant_id}:directoryRole:{template}")
+                ),
+                "deletedDateTime": None,
+                "description": definition.get("description"),
+                "displayName": definition.get("displayName") or role_display_name(template),
+                "roleTemplateId": template,
+            }
+        )
+    out.sort(key=lambda r: str(r["displayName"]).casefold())
+    return out
+
+
+def directory_role_members(collections: Mapping[str, Any], template_id: str) -> list[str]:
+    """Object ids of a directory role's members: principals with an active assignment at tenant scope (a
+    PIM activation included, an eligibility not; an assigned group is a member itself, not its members)."""
+    wanted = template_id.casefold()
+    out: list[str] = []
+    for assignment in _rows(collections, "roleAssignments"):
+        if str(assignment.get("roleDefinitionId", "")).casefold() != wanted:
+            continue
+        if str(assignment.get("directoryScopeId") or "/") != "/":
+            continue
+        principal = str(assignment.get("principalId", "")).casefold()
+        if principal and principal not in out:
+            out.append(principal)
+    return out

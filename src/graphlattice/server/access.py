@@ -44,8 +44,34 @@ READ_GROUPS = Access(
     "read groups",
     (("GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All", *_DIR_READ),),
 )
-READ_SERVICE_PRINCIPALS = Access(
-    "read service principals", (("Application.Read.All", "Application.ReadWrite.All", *_DIR_READ),)
+_APP_READ = ("Application.Read.All", "Application.ReadWrite.All", *_DIR_READ)
+READ_SERVICE_PRINCIPALS = Access("read service principals", (_APP_READ,))
+# Every member user may read the following (learn.microsoft.com/entra/fundamentals/users-default-permissions,
+# ms.date 2026-06-18: member users read all applications, company information and tenant-wide directory
+# settings, all administrative roles and memberships, all properties of policies); applications need the
+# permissions of each API's page (directoryrole-list, application-list, groupsetting-list, organization-get,
+# identitysecuritydefaultsenforcementpolicy-get, authorizationpolicy-get).
+READ_APPLICATIONS = Access("read applications", (_APP_READ,))
+READ_DIRECTORY_ROLES = Access(
+    "read directory roles",
+    (("RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory", *_DIR_READ),),
+)
+READ_ORGANIZATION = Access(
+    "read the organization", (("Organization.Read.All", "Organization.ReadWrite.All", *_DIR_READ),)
+)
+READ_GROUP_SETTINGS = Access(
+    "read group settings", (("GroupSettings.Read.All", "GroupSettings.ReadWrite.All", *_DIR_READ),)
+)
+READ_SECURITY_DEFAULTS = Access(
+    "read the security defaults policy", (("Policy.Read.All", "Policy.ReadWrite.SecurityDefaults"),)
+)
+READ_AUTHORIZATION_POLICY = Access(
+    "read the authorization policy", (("Policy.Read.All", "Policy.ReadWrite.Authorization"),)
+)
+# user.signInActivity (user resource page: "Returned only on $select"; needs AuditLog.Read.All besides the
+# user read permission, and for a signed-in user a role that reads sign-in reports).
+READ_SIGN_IN_ACTIVITY = Access(
+    "read users' sign-in activity", (("AuditLog.Read.All",),), AdminAction.READ_SIGN_IN_LOGS
 )
 READ_APP_ROLE_ASSIGNMENTS = Access(
     "read app role assignments",

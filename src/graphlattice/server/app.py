@@ -39,7 +39,15 @@ from graphlattice.server.errors import (
     error_body,
 )
 from graphlattice.server.odata import TokenSigner, parse_query
-from graphlattice.server.routers import directory, logs, methods, policies, roles
+from graphlattice.server.routers import (
+    directory,
+    directory_roles,
+    logs,
+    methods,
+    policies,
+    roles,
+    tenancy,
+)
 from graphlattice.server.service import RangeService
 from graphlattice.server.throttle import Budgets, Throttle
 
@@ -400,7 +408,7 @@ def create_app(
     svc = service if service is not None else RangeService(state_dir)
     api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     segments: dict[str, str] = {}
-    for module in (methods, directory, roles, policies, logs):
+    for module in (methods, directory, directory_roles, tenancy, roles, policies, logs):
         api.include_router(module.router)
         for route in module.router.routes:
             if isinstance(route, Route):

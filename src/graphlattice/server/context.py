@@ -106,9 +106,19 @@ class GraphContext:
     def json(self, payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
         return Response(orjson.dumps(payload), status_code=status, media_type=GRAPH_JSON, headers=headers)
 
-    def entity(self, fragment: str, item: Json, *, shape: Callable[[Json], Json] | None = None) -> Response:
+    def entity(
+        self,
+        fragment: str,
+        item: Json,
+        *,
+        shape: Callable[[Json], Json] | None = None,
+        post: Callable[[Json], Json] | None = None,
+    ) -> Response:
+        """One object: ``$select`` projects it, else ``shape`` shapes it; ``post`` finishes either."""
         select = self.query.select
         body = project(item, select) if select else (shape(item) if shape else item)
+        if post is not None:
+            body = post(body)
         context = self.metadata(f"{fragment}/$entity")
         return self.json({"@odata.context": context, **body})
 
@@ -119,10 +129,12 @@ class GraphContext:
         spec: ListSpec,
         *,
         shape: Callable[[Json], Json] | None = None,
+        post: Callable[[Json], Json] | None = None,
         top_limit: int | None = None,
         cache_key: str | None = None,
     ) -> Response:
-        """A paged collection: ``$filter``, ``$orderby``, ``$top``/``$skiptoken``, ``$select``, ``$count``."""
+        """A paged collection: ``$filter``, ``$orderby``, ``$top``/``$skiptoken``, ``$select``, ``$count``.
+        ``shape`` shapes an item when nothing is selected; ``post`` finishes every item of the page."""
         query = self.query
         if query.get("$count") is not None:
             if (query.get("$count") or "").casefold() not in ("true", "false"):
@@ -146,6 +158,8 @@ class GraphContext:
             value = [shape(r) for r in rows]
         else:
             value = rows
+        if post is not None:
+            value = [post(v) for v in value]
         context = self.metadata(fragment + (f"({','.join(select)})" if select else ""))
         body: Json = {"@odata.context": context}
         if count is not None:

@@ -11,7 +11,7 @@ from graphlattice.server import access as A
 from graphlattice.server.context import GraphContext
 from graphlattice.server.errors import FORBIDDEN, GraphError, bad_request, not_found
 
-__all__ = ["NS", "act", "directory_shape", "user_or_404", "without"]
+__all__ = ["NS", "act", "directory_shape", "user_or_404", "with_sign_in_activity", "without"]
 
 Json = dict[str, Any]
 NS = "#microsoft.graph."
@@ -64,8 +64,33 @@ def user_shape(ctx: GraphContext) -> Any:
     return lambda user: {k: user.get(k, [] if k == "businessPhones" else None) for k in USER_DEFAULT}
 
 
+SIGN_IN_TIMES = ("lastSignInDateTime", "lastNonInteractiveSignInDateTime", "lastSuccessfulSignInDateTime")
+_SIGN_IN_PAIRS = (
+    ("lastSignInDateTime", "lastSignInRequestId"),
+    ("lastNonInteractiveSignInDateTime", "lastNonInteractiveSignInRequestId"),
+    ("lastSuccessfulSignInDateTime", "lastSuccessfulSignInRequestId"),
+)
+
+
+def with_sign_in_activity(user: Json) -> Json:
+    """A user whose ``signInActivity`` (when it has one) carries all six properties of Graph's
+    ``signInActivity``; a sign-in that was the last successful one lends it its request id."""
+    activity = user.get("signInActivity")
+    if not isinstance(activity, dict):
+        return user
+    full: Json = {}
+    for when, request in _SIGN_IN_PAIRS:
+        full[when] = activity.get(when)
+        full[request] = activity.get(request)
+    success_at = full["lastSuccessfulSignInDateTime"]
+    for when, request in _SIGN_IN_PAIRS[:2]:
+        if full[request] is None and full[when] is not None and full[when] == success_at:
+            full[request] = full["lastSuccessfulSignInRequestId"]
+    return {**user, "signInActivity": full}
+
+
 GROUP_NAV = frozenset({"members", "owners"})
-SP_NAV = frozenset({"appRoleAssignments"})
+SP_NAV = frozenset({"appRoleAssignments", "owners"})
 
 
 def directory_shape(ctx: GraphContext, kind: str, item: Json) -> Json:

@@ -14,11 +14,13 @@ from graphlattice.server.odata import ListSpec
 from graphlattice.server.routers._common import (
     GROUP_NAV,
     NS,
+    SIGN_IN_TIMES,
     SP_NAV,
     act,
     directory_shape,
     user_or_404,
     user_shape,
+    with_sign_in_activity,
     without,
 )
 
@@ -41,6 +43,7 @@ USERS = ListSpec(
         "accountEnabled": EQ,
         "onPremisesSyncEnabled": EQ,
         "createdDateTime": frozenset({"eq", "ge", "gt", "le", "lt"}),
+        **{f"signInActivity/{p}": frozenset({"eq", "ge", "gt", "le", "lt"}) for p in SIGN_IN_TIMES},
     },
     default_top=100,
     max_top=999,
@@ -90,20 +93,38 @@ APP_ROLE_ASSIGNMENTS = ListSpec(
 # ---- users ----------------------------------------------------------------------------------------------
 
 
+def _sign_in_activity(ctx: Any) -> bool:
+    """Whether the request reads ``signInActivity`` ($select or $filter); then it needs its permission."""
+    wanted = "signInActivity" in (ctx.query.select or ()) or "signinactivity/" in (
+        ctx.query.get("$filter") or ""
+    ).casefold().replace(" ", "")
+    if wanted:
+        ctx.authorize(A.READ_SIGN_IN_ACTIVITY)
+    return wanted
+
+
 @router.get("/users")
 async def list_users(request: Request) -> Response:
     ctx = graph(request)
     ctx.authorize(A.READ_USERS)
-    select = ctx.query.select or ()
-    limit = 500 if "signInActivity" in select else None
-    return ctx.collection("users", ctx.views.users, USERS, shape=user_shape(ctx), top_limit=limit)
+    activity = _sign_in_activity(ctx)
+    return ctx.collection(
+        "users",
+        ctx.views.users,
+        USERS,
+        shape=user_shape(ctx),
+        post=with_sign_in_activity if activity else None,
+        top_limit=500 if activity else None,  # Graph's page limit with signInActivity selected
+    )
 
 
 @router.get("/users/{user_id}")
 async def get_user(request: Request, user_id: str) -> Response:
     ctx = graph(request)
     ctx.authorize(A.READ_USERS)
-    return ctx.entity("users", user_or_404(ctx, user_id), shape=user_shape(ctx))
+    activity = _sign_in_activity(ctx)
+    post = with_sign_in_activity if activity else None
+    return ctx.entity("users", user_or_404(ctx, user_id), shape=user_shape(ctx), post=post)
 
 
 @router.patch("/users/{user_id}")
@@ -153,12 +174,13 @@ async def get_group(request: Request, group_id: str) -> Response:
     return ctx.entity("groups", _group_or_404(ctx, group_id), shape=lambda g: without(g, GROUP_NAV))
 
 
-def _related(ctx: Any, group: Json, relation: str) -> list[Json]:
-    key = ("related", ctx.version, str(group.get("id")).casefold(), relation)
+def related(ctx: Any, owner: Json, relation: str) -> list[Json]:
+    """The directory objects an object's ``relation`` array names (members, owners), as Graph lists them."""
+    key = ("related", ctx.version, str(owner.get("id")).casefold(), relation)
 
     def build() -> list[Json]:
         out: list[Json] = []
-        for ref in group.get(relation) or ():
+        for ref in owner.get(relation) or ():
             if not isinstance(ref, dict):
                 continue
             found = ctx.views.directory_object(str(ref.get("id", "")))
@@ -174,7 +196,7 @@ async def group_members(request: Request, group_id: str) -> Response:
     ctx = graph(request)
     ctx.authorize(A.READ_GROUPS)
     group = _group_or_404(ctx, group_id)
-    return ctx.collection("directoryObjects", _related(ctx, group, "members"), MEMBERS)
+    return ctx.collection("directoryObjects", related(ctx, group, "members"), MEMBERS)
 
 
 @router.get("/groups/{group_id}/owners")
@@ -182,7 +204,7 @@ async def group_owners(request: Request, group_id: str) -> Response:
     ctx = graph(request)
     ctx.authorize(A.READ_GROUPS)
     group = _group_or_404(ctx, group_id)
-    return ctx.collection("directoryObjects", _related(ctx, group, "owners"), MEMBERS)
+    return ctx.collection("directoryObjects", related(ctx, group, "owners"), MEMBERS)
 
 
 @router.post("/groups/{group_id}/members/$ref")
@@ -260,4 +282,14 @@ async def app_role_assignments(request: Request, sp_id: str) -> Response:
     )
 
 
-__all__ = ["NS", "router"]
+@router.get("/servicePrincipals/{sp_id}/owners")
+async def service_principal_owners(request: Request, sp_id: str) -> Response:
+    ctx = graph(request)
+    ctx.authorize(A.READ_SERVICE_PRINCIPALS)
+    sp = ctx.views.service_principal(sp_id)
+    if sp is None:
+        raise not_found(sp_id)
+    return ctx.collection("directoryObjects", related(ctx, sp, "owners"), MEMBERS)
+
+
+__all__ = ["MEMBERS", "NS", "related", "router"]
