@@ -208,8 +208,9 @@ class GraphGateway:
             if version.casefold() not in lowered:
                 raise bad_request(f"Invalid version: '{version}'. Use /v1.0 or /beta.")
             version = lowered[version.casefold()]
-        rest = "/" + (parts[2] if len(parts) > 2 else "")
-        rest = rest.rstrip("/") or "/"
+        # Graph ignores empty segments: SDK clients built on a base URL with a trailing slash send
+        # /v1.0//users (Prowler's sovereign-cloud clients do), and Graph answers it as /v1.0/users.
+        rest = "/" + "/".join(seg for seg in (parts[2] if len(parts) > 2 else "").split("/") if seg)
         rest = "/".join(self.segments.get(seg.casefold(), seg) for seg in rest.split("/"))
         return version, rest
 
