@@ -7,6 +7,11 @@ PYPROJECT_SUM := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 STAMP := $(VENV)/.installed-$(PYPROJECT_SUM)
 # ... plus the spark extra (pyspark, ~500 MB; needs Java 17+), which the test suite and mypy need
 SPARK_STAMP := $(VENV)/.installed-spark-$(PYPROJECT_SUM)
+# Prowler, a third-party Graph client the endpoint tests run, pins msgraph-sdk, azure-identity and pydantic
+# at versions that conflict with ours: it gets its own virtualenv (tests/server/test_prowler.py)
+PROWLER_VERSION := 5.46.0
+PROWLER_VENV := .venv-prowler
+PROWLER_STAMP := $(PROWLER_VENV)/.installed-prowler-$(PROWLER_VERSION)
 DEMO_DIR := build/demo-tenant
 REPORT := build/graphlattice-demo-report.html
 
@@ -24,11 +29,17 @@ $(SPARK_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
 	@touch $(SPARK_STAMP)
 
+$(PROWLER_STAMP):
+	$(PYTHON) -m venv $(PROWLER_VENV)
+	$(PROWLER_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PROWLER_VENV)/bin/python -m pip install --quiet 'prowler==$(PROWLER_VERSION)'
+	@touch $(PROWLER_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/graphlattice demo generate $(DEMO_DIR) --users 400 --seed 7 --force
 	$(BIN)/graphlattice assess --demo --html $(REPORT)
 
-test: $(SPARK_STAMP)
+test: $(SPARK_STAMP) $(PROWLER_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
@@ -45,4 +56,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(PROWLER_VENV) build .mypy_cache .pytest_cache .ruff_cache

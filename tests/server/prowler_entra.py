@@ -49,7 +49,9 @@ def _local_only(endpoint: httpx.URL) -> None:
 
     async def handle(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
         if request.url.host == GRAPH_HOST:
-            request.url = request.url.copy_with(scheme=endpoint.scheme, host=endpoint.host, port=endpoint.port)
+            request.url = request.url.copy_with(
+                scheme=endpoint.scheme, host=endpoint.host, port=endpoint.port
+            )
             request.headers["Host"] = f"{endpoint.host}:{endpoint.port}"
         if request.url.host != endpoint.host or request.url.port != endpoint.port:
             raise httpx.ConnectError(f"refused: {request.url.host} is not the endpoint", request=request)
@@ -79,7 +81,10 @@ def azure_entra(endpoint: str, credential: RangeCredential) -> dict[str, Any]:
 
     provider = SimpleNamespace(
         identity=SimpleNamespace(
-            tenant_domain="range.example", tenant_ids=["range"], subscriptions={}, identity_type="Service Principal"
+            tenant_domain="range.example",
+            tenant_ids=["range"],
+            subscriptions={},
+            identity_type="Service Principal",
         ),
         session=credential,
         region_config=SimpleNamespace(

@@ -109,6 +109,7 @@ GRAPH_ROOTS = frozenset(
         "admin",
         "search",
         "tenantRelationships",
+        "legacy",
     )
 )
 
