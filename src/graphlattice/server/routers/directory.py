@@ -292,4 +292,4 @@ async def service_principal_owners(request: Request, sp_id: str) -> Response:
     return ctx.collection("directoryObjects", related(ctx, sp, "owners"), MEMBERS)
 
 
-__all__ = ["MEMBERS", "NS", "related", "router"]
+__all__ = ["EQ", "EQ_IN", "MEMBERS", "NS", "TEXT", "related", "router"]

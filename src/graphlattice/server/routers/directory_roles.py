@@ -20,16 +20,15 @@ from graphlattice.server.context import GraphContext, graph
 from graphlattice.server.errors import not_found
 from graphlattice.server.odata import ListSpec
 from graphlattice.server.routers._common import directory_shape
+from graphlattice.server.routers.directory import EQ, MEMBERS
 
 router = APIRouter()
 Json = dict[str, Any]
 
-EQ = frozenset({"eq"})
 ROLES = ListSpec(
     "DirectoryRole", filters={"id": EQ, "displayName": EQ, "roleTemplateId": EQ}, default_top=None
 )
 TEMPLATES = ListSpec("DirectoryRoleTemplate", filters={"id": EQ, "displayName": EQ}, default_top=None)
-MEMBERS = ListSpec("DirectoryObject", default_top=100, max_top=999, consistency=True)
 
 
 def _roles(ctx: GraphContext) -> list[Json]:

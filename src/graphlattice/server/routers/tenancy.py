@@ -18,19 +18,17 @@ from graphlattice.server.context import GraphContext, graph
 from graphlattice.server.errors import not_found
 from graphlattice.server.odata import ListSpec
 from graphlattice.server.routers._common import without
-from graphlattice.server.routers.directory import MEMBERS, related
+from graphlattice.server.routers.directory import EQ, EQ_IN, MEMBERS, TEXT, related
 
 router = APIRouter()
 Json = dict[str, Any]
 
-EQ = frozenset({"eq"})
-EQ_IN = frozenset({"eq", "in"})
 APPLICATIONS = ListSpec(
     "Application",
     filters={
         "id": EQ_IN,
         "appId": EQ_IN,
-        "displayName": frozenset({"eq", "startswith", "in"}),
+        "displayName": TEXT,
         "signInAudience": EQ,
         "publisherDomain": EQ,
         "createdDateTime": frozenset({"eq", "ge", "gt", "le", "lt"}),
