@@ -84,6 +84,15 @@ def test_applications_hide_secrets_and_list_owners(served: RunningServer) -> Non
     sps = graph.get("/servicePrincipals", params={"$filter": f"appId eq '{app['appId']}'"}).json()["value"]
     assert len(sps) == 1
     assert graph.get(f"/servicePrincipals/{sps[0]['id']}/owners").json()["value"] == owners
+    graph_sp = graph.get("/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')").json()
+    assigned = graph.get(f"/servicePrincipals/{graph_sp['id']}/appRoleAssignedTo").json()["value"]
+    hr_sync = next(a for a in apps if a["displayName"] == "HR Sync")
+    hr_sp = graph.get("/servicePrincipals", params={"$filter": f"appId eq '{hr_sync['appId']}'"}).json()[
+        "value"
+    ]
+    assert {g["principalDisplayName"] for g in assigned} >= {"HR Sync", "Posture Reader"}
+    assert all(g["resourceId"] == graph_sp["id"] for g in assigned)
+    assert hr_sp[0]["id"] in {g["principalId"] for g in assigned}
 
 
 def test_tenant_policies_and_settings_have_graphs_shapes(served: RunningServer) -> None:
@@ -101,6 +110,8 @@ def test_tenant_policies_and_settings_have_graphs_shapes(served: RunningServer) 
     assert settings[0]["templateId"] == "62375ab9-6b52-47ed-826b-58e47e0e304b"
     assert values["EnableGroupCreation"] == "false" and values["AllowToAddGuests"] == "true"
     assert graph.get(f"/groupSettings/{settings[0]['id']}").json()["values"] == settings[0]["values"]
+    assert as_user(served, MIA, "beta").get("/settings").json()["value"] == settings  # directorySetting
+    assert_graph_error(graph.get("/settings"), 400, "Request_BadRequest")  # beta only
     org = graph.get("/organization").json()["value"]
     assert [o["displayName"] for o in org] == ["Northwind Traders"]
     assert org[0]["verifiedDomains"][0]["name"] == "northwind-traders.example"

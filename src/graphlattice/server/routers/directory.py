@@ -282,6 +282,31 @@ async def app_role_assignments(request: Request, sp_id: str) -> Response:
     )
 
 
+@router.get("/servicePrincipals/{sp_id}/appRoleAssignedTo")
+async def app_role_assigned_to(request: Request, sp_id: str) -> Response:
+    """The grants of this service principal's app roles (to other principals), e.g. every application
+    permission on Microsoft Graph that the tenant's apps hold."""
+    ctx = graph(request)
+    ctx.authorize(A.READ_APP_ROLE_ASSIGNMENTS)
+    sp = ctx.views.service_principal(sp_id)
+    if sp is None:
+        raise not_found(sp_id)
+    wanted = str(sp.get("id", "")).casefold()
+
+    def build() -> list[Json]:
+        return [
+            g
+            for other in ctx.views.items("servicePrincipals")
+            for g in other.get("appRoleAssignments") or ()
+            if isinstance(g, dict) and str(g.get("resourceId", "")).casefold() == wanted
+        ]
+
+    grants: list[Json] = ctx.views.memo(("appRoleAssignedTo", wanted), build)
+    return ctx.collection(
+        f"servicePrincipals('{sp.get('id')}')/appRoleAssignedTo", grants, APP_ROLE_ASSIGNMENTS
+    )
+
+
 @router.get("/servicePrincipals/{sp_id}/owners")
 async def service_principal_owners(request: Request, sp_id: str) -> Response:
     ctx = graph(request)

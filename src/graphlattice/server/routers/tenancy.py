@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from graphlattice.server import access as A
 from graphlattice.server.context import GraphContext, graph
-from graphlattice.server.errors import not_found
+from graphlattice.server.errors import bad_request, not_found
 from graphlattice.server.odata import ListSpec
 from graphlattice.server.routers._common import without
 from graphlattice.server.routers.directory import EQ, EQ_IN, MEMBERS, TEXT, related
@@ -123,6 +123,17 @@ async def list_group_settings(request: Request) -> Response:
     ctx = graph(request)
     ctx.authorize(A.READ_GROUP_SETTINGS)
     return ctx.collection("groupSettings", ctx.views.items("groupSettings"), GROUP_SETTINGS)
+
+
+@router.get("/settings")
+async def list_directory_settings(request: Request) -> Response:
+    """Beta's ``directorySetting`` collection (what ``Get-MgBetaDirectorySetting`` reads): the same objects as
+    ``/groupSettings``; v1.0 has no ``/settings``."""
+    ctx = graph(request)
+    if not ctx.beta:
+        raise bad_request("Resource not found for the segment 'settings'.")
+    ctx.authorize(A.READ_GROUP_SETTINGS)
+    return ctx.collection("settings", ctx.views.items("groupSettings"), GROUP_SETTINGS)
 
 
 @router.get("/groupSettings/{setting_id}")
