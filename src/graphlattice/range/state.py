@@ -38,6 +38,7 @@ from graphlattice.tenant.snapshot import tenant_from_collections
 __all__ = [
     "ATTACKER",
     "DEFENDER",
+    "SERVED_ONLY",
     "STATE_VERSION",
     "VICTIM",
     "RangeState",
@@ -60,6 +61,15 @@ _LIST_COLLECTIONS = tuple(
     if spec.shape == "list" or name in ("directoryAudits", "signIns")
 )
 _LOGS = ("directoryAudits", "signIns")
+SERVED_ONLY: Mapping[str, str] = {
+    "applications": "list",
+    "groupSettings": "list",
+    "organization": "list",
+    "identitySecurityDefaultsEnforcementPolicy": "singleton",
+    "authorizationPolicy": "singleton",
+}
+"""Graph JSON a range keeps and its Graph endpoint serves beyond the snapshot format (name -> shape): no
+check reads these yet, so snapshots and the collector leave them out and ``export`` does not write them."""
 
 
 def _hash(salt: str, secret: str) -> str:
@@ -283,9 +293,10 @@ class RangeState:
 
         ``collections`` uses snapshot names; a list collection may be a list or ``{"value": [...]}``;
         ``authenticationMethods`` may be ``{userId: [methods]}`` or a list of ``{"userId", "value"}``.
-        Missing collections start empty. The input is copied, never kept.
+        Missing collections start empty; :data:`SERVED_ONLY` collections are kept when given. The input is
+        copied, never kept.
         """
-        unknown = set(collections) - set(COLLECTIONS)
+        unknown = set(collections) - set(COLLECTIONS) - set(SERVED_ONLY)
         if unknown:
             raise RangeError(f"unknown collection(s) in the seed: {', '.join(sorted(unknown))}")
         data: dict[str, Any] = {}
@@ -309,12 +320,16 @@ class RangeState:
                 "authenticationMethodConfigurations": [],
             }
         )
-        for name, spec in COLLECTIONS.items():  # the other singletons (policies) are kept when given
+        for name, shape in SERVED_ONLY.items():
             raw = collections.get(name)
-            if spec.shape != "singleton" or name == "authenticationMethodsPolicy" or not raw:
+            if raw is None:
                 continue
-            if not isinstance(raw, Mapping):
-                raise RangeError(f"seed collection {name} must be an object")
+            if isinstance(raw, Mapping) and shape == "list":
+                raw = raw.get("value")
+            if not isinstance(raw, Mapping if shape == "singleton" else list):
+                raise RangeError(
+                    f"seed collection {name} must be {'an object' if shape == 'singleton' else 'a list'}"
+                )
             data[name] = _copy(raw)
         methods: dict[str, list[Json]] = {}
         raw_methods = collections.get("authenticationMethods") or {}
