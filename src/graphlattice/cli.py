@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from graphlattice._version import __version__
 from graphlattice.errors import GraphLatticeError, UsageError
@@ -30,14 +31,37 @@ FORMATS = ("table", "json", "sarif", "html")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
+def _console(*, stderr: bool = False, **options: Any) -> Console:
+    """A console that prints text exactly as given.
+
+    Paths, user input and text read from files (snapshot records, scenario and rule files, Graph errors) go
+    through every print, so rich must never read them as markup (``[/]`` raises, ``[json]`` vanishes) or
+    emoji codes (``file.jsonl:100:`` turns into a symbol). Styling is applied with ``Text`` or ``style=``.
+    """
+    return Console(stderr=stderr, markup=False, emoji=False, highlight=False, **options)
+
+
 def _stderr() -> Console:
-    return Console(stderr=True, highlight=False)
+    return _console(stderr=True)
+
+
+def _labelled(label: str, style: str, text: str) -> Text:
+    """``label`` in ``style`` followed by ``text`` as it is, e.g. a yellow ``note:`` and a message."""
+    return Text.assemble((label, style), " ", text)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder, so an existing report is never half-overwritten."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    """Write via a temporary file in the same folder, so an existing report is never half-overwritten.
+
+    A path that cannot be written (under a file, on a read-only or pseudo file system, without permission)
+    is the user's to fix: one line naming it, exit 2.
+    """
+    _check_writable(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -48,6 +72,20 @@ def _write_atomic(path: Path, data: bytes) -> None:
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse, before any work, an output path that can never be written: a folder, or one whose nearest
+    existing ancestor is a file or a folder this process may not write to."""
+    if path.is_dir():
+        raise UsageError(f"cannot write {path}: it is a folder; give a file name")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"cannot write {path}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {path}: no permission to write in {parent}")
 
 
 class _Step:
@@ -66,7 +104,12 @@ class _Step:
 @contextmanager
 def _progress(label: str, total: int | None = None) -> Iterator[_Step]:
     """A transient progress display on stderr (silent when stderr is not a terminal)."""
-    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()]
+    columns = [
+        SpinnerColumn(),
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        TimeElapsedColumn(),
+    ]
     with Progress(*columns, console=_stderr(), transient=True) as progress:
         yield _Step(progress, progress.add_task(label, total=total), label)
 
@@ -188,7 +231,7 @@ def _run_collection(conn: dict[str, Any], out_dir: Path, *, resume: bool, force:
     )
     names = [p.name for p in PLAN if days is not None or not p.is_log]
     err = _stderr()
-    err.print(f"Collecting from {live.endpoint} into {out_dir} (read-only)", highlight=False)
+    err.print(f"Collecting from {live.endpoint} into {out_dir} (read-only)")
     with RichProgress(err, names) as progress:
         result = collect(options, tokens, progress=progress)
     stats = result.stats
@@ -201,10 +244,12 @@ def _run_collection(conn: dict[str, Any], out_dir: Path, *, resume: bool, force:
     )
     for outcome in failed.values():
         err.print(
-            f"[yellow]not collected:[/] {outcome.name}: {outcome.error} "
-            f"— grant {outcome.required_permission}",
+            _labelled(
+                "not collected:",
+                "yellow",
+                f"{outcome.name}: {outcome.error} — grant {outcome.required_permission}",
+            ),
             soft_wrap=True,
-            highlight=False,
         )
     return result
 
@@ -233,7 +278,9 @@ def _run_collection(conn: dict[str, Any], out_dir: Path, *, resume: bool, force:
     help="Also write the single-file HTML report to this path.",
 )
 @click.option(
-    "--fail-on", type=click.Choice(SEVERITIES), help="Exit 1 if an unwaived FAIL at or above this level."
+    "--fail-on",
+    type=click.Choice(SEVERITIES, case_sensitive=False),
+    help="Exit 1 if an unwaived FAIL at or above this level.",
 )
 @click.option(
     "--config",
@@ -281,6 +328,9 @@ def assess(
 
     if int(demo) + int(snapshot is not None) + int(live) != 1:
         raise UsageError("give either a SNAPSHOT folder, --demo or --live (exactly one of them)")
+    for target in (output, html_path):
+        if target is not None:
+            _check_writable(target)
     err = _stderr()
     with tempfile.TemporaryDirectory(prefix="graphlattice-demo-") as tmp:
         if live:
@@ -304,7 +354,7 @@ def assess(
     if demo:
         result.config_note = None  # the demo's own settings file lives in a temporary folder
     for note in result.notes_for_user():
-        err.print(f"[yellow]note:[/] {note}", soft_wrap=True)
+        err.print(_labelled("note:", "yellow", note), soft_wrap=True)
     _emit(result.assessment, fmt, output, html_path, color)
     if fail_on:
         from graphlattice.checks.result import Severity
@@ -331,9 +381,9 @@ def _emit(
     if fmt == "table":
         if output is None:
             force = True if color == "always" else None
-            render_table(assessment, Console(force_terminal=force, no_color=color == "never"))
+            render_table(assessment, _console(force_terminal=force, no_color=color == "never"))
         else:
-            console = Console(record=True, width=110, file=open(os.devnull, "w"))  # noqa: SIM115
+            console = _console(record=True, width=110, file=open(os.devnull, "w"))  # noqa: SIM115
             render_table(assessment, console)
             _write_atomic(output, console.export_text().encode("utf-8"))
             err.print(f"Table written to {output}")
@@ -411,7 +461,7 @@ def risks(ctx: click.Context) -> None:
     for risk in load_catalog().values():
         a = risk.article
         table.add_row(a.id, a.severity.value, a.title, ", ".join(a.attack))
-    Console().print(table)
+    _console().print(table)
 
 
 @risks.command("show")
@@ -436,7 +486,7 @@ def risks_show(risk_id: str, raw: bool) -> None:
     if raw:
         click.echo(text)
     else:
-        Console().print(Markdown(text))
+        _console().print(Markdown(text))
 
 
 # ---- range ---------------------------------------------------------------------------------------------
@@ -517,11 +567,11 @@ def range_list(state_dir: Path | None) -> None:
     table.add_column("Hints", justify="right")
     for scenario in list_scenarios():
         table.add_row(scenario.id, scenario.title, ", ".join(scenario.attack), str(len(scenario.hints)))
-    console = Console()
+    console = _console()
     console.print(table)
     folder = state_dir if state_dir is not None else default_state_dir()
     if RangeStore(folder).exists():
-        console.print(f"Running in {folder}: {_open_range(folder).scenario_id}", highlight=False)
+        console.print(f"Running in {folder}: {_open_range(folder).scenario_id}")
 
 
 @range_group.command("start")
@@ -543,15 +593,16 @@ def range_start(scenario_ref: str, state_dir: Path | None, force: bool) -> None:
         )
     with _progress(f"Playing the attacker's timeline of {scenario.id}"):
         rng = Range.start(folder, scenario)
-    console = Console()
-    console.print(f"[bold]{scenario.title}[/] ({scenario.id}; ATT&CK {', '.join(scenario.attack)})\n")
-    console.print(_paragraphs(scenario.narrative), highlight=False, markup=False)
+    console = _console()
+    console.print(
+        Text.assemble((scenario.title, "bold"), f" ({scenario.id}; ATT&CK {', '.join(scenario.attack)})\n")
+    )
+    console.print(_paragraphs(scenario.narrative))
     if scenario.briefing:
-        console.print("\n" + _paragraphs(scenario.briefing), highlight=False, markup=False)
+        console.print("\n" + _paragraphs(scenario.briefing))
     console.print(
         f"\nThe attacker's timeline has been played; the clock is at {rng.now:%Y-%m-%d %H:%M} UTC. "
-        f"You act as {scenario.defender_upn}. Range folder: {rng.state_dir}",
-        highlight=False,
+        f"You act as {scenario.defender_upn}. Range folder: {rng.state_dir}"
     )
 
 
@@ -567,23 +618,21 @@ def range_status(state_dir: Path | None, user: str | None, as_upn: str | None) -
 
     rng = _open_range(state_dir)
     scenario = rng.scenario
-    console = Console()
+    console = _console()
     spent = sum(h.cost for h in scenario.hints[: rng.hints_used])
-    console.print(f"[bold]{scenario.title}[/] ({scenario.id})", highlight=False)
+    console.print(Text.assemble((scenario.title, "bold"), f" ({scenario.id})"))
     console.print(
         f"Clock: {rng.now:%Y-%m-%d %H:%M} UTC · you act as {scenario.defender_upn} · "
-        f"hints taken: {rng.hints_used} of {len(scenario.hints)} ({spent} points) · folder: {rng.state_dir}",
-        highlight=False,
+        f"hints taken: {rng.hints_used} of {len(scenario.hints)} ({spent} points) · folder: {rng.state_dir}"
     )
     contain = sum(f.points for f in scenario.footholds)
     fix = sum(r.points for r in scenario.root_causes)
     console.print(
         f"Objectives: close the attacker's {len(scenario.footholds)} footholds ({contain} points) and fix "
-        f"{len(scenario.root_causes)} root causes ({fix} points); check with 'graphlattice range verify'.",
-        highlight=False,
+        f"{len(scenario.root_causes)} root causes ({fix} points); check with 'graphlattice range verify'."
     )
     if scenario.briefing:
-        console.print("\n" + _paragraphs(scenario.briefing), highlight=False, markup=False)
+        console.print("\n" + _paragraphs(scenario.briefing))
     table = Table(title="People", title_justify="left")
     table.add_column("Name")
     table.add_column("UPN", no_wrap=True)
@@ -795,12 +844,12 @@ def range_act(
     if fmt == "json":
         _print_json({"message": result.message, "data": result.data, "records": result.records})
         return
-    console = Console()
-    console.print(result.message, highlight=False, markup=False)
+    console = _console()
+    console.print(result.message)
     for key in ("session", "code", "id", "request", "method"):
         value = result.data.get(key)
         if isinstance(value, str) and value:
-            console.print(f"  {key}: {value}", highlight=False, markup=False)
+            console.print(f"  {key}: {value}")
 
 
 @range_group.command("verify")
@@ -867,10 +916,7 @@ def range_export(out_dir: Path, state_dir: Path | None, force: bool) -> None:
         raise UsageError(f"{out_dir} is not empty; use --force to overwrite its snapshot files")
     rng = _open_range(state_dir)
     export_range(rng, out_dir)
-    _stderr().print(
-        f"Range exported to {out_dir.resolve()}; assess it with: graphlattice assess {out_dir}",
-        highlight=False,
-    )
+    _stderr().print(f"Range exported to {out_dir.resolve()}; assess it with: graphlattice assess {out_dir}")
 
 
 @range_group.command("serve")
@@ -907,8 +953,7 @@ def range_serve(state_dir: Path | None, port: int, host: str, throttle: bool) ->
     if host not in ("127.0.0.1", "::1", "localhost"):
         err.print(
             f"warning: listening on {host}: anyone who can reach it and holds a token of this range can act "
-            "as that principal",
-            highlight=False,
+            "as that principal"
         )
 
     def announce(url: str) -> None:
@@ -918,8 +963,7 @@ def range_serve(state_dir: Path | None, port: int, host: str, throttle: bool) ->
         err.print(
             f"Range Graph endpoint: {url}/v1.0 (beta: {url}/beta)"
             + (" with Graph's throttling budgets" if throttle else "")
-            + f". Tokens: graphlattice range token --as UPN{folder}. Ctrl+C stops it.",
-            highlight=False,
+            + f". Tokens: graphlattice range token --as UPN{folder}. Ctrl+C stops it."
         )
 
     try:
@@ -950,7 +994,7 @@ def range_token(state_dir: Path | None, as_upn: str | None, app_id: str | None) 
     else:
         token = service.token_for_app(str(app_id))
         who = f"application {app_id}"
-    _stderr().print(f"Bearer token for {who} in {service.state_dir}:", highlight=False)
+    _stderr().print(f"Bearer token for {who} in {service.state_dir}:")
     sys.stdout.write(token + "\n")
     sys.stdout.flush()
 
@@ -1023,7 +1067,7 @@ def _print_permissions(fmt: str) -> None:
                 notes = [n for n in ("optional" if row["optional"] else "", row["licence"]) if n]
                 reads.append(row["collection"] + (f" ({'; '.join(notes)})" if notes else ""))
         table.add_row(str(item["permission"]), ", ".join(reads))
-    console = Console()
+    console = _console()
     console.print(table)
     console.print("Microsoft Graph appRole ids, for the app registration's manifest:")
     for item in summary:
@@ -1068,7 +1112,9 @@ def _print_permissions(fmt: str) -> None:
 @click.option("--timezone", default="UTC", show_default=True, help="Time zone of the working hours (IANA).")
 @click.option("--window-minutes", type=int, help="Replace the time window of every sequence rule.")
 @click.option(
-    "--fail-on", type=click.Choice(SEVERITIES), help="Exit 1 if an incident is at or above this level."
+    "--fail-on",
+    type=click.Choice(SEVERITIES, case_sensitive=False),
+    help="Exit 1 if an incident is at or above this level.",
 )
 @click.option(
     "--skip-bad-lines", is_flag=True, help="Skip unreadable records (and count them) instead of stopping."
@@ -1134,9 +1180,9 @@ def detect(
         )
     err = _stderr()
     for note in run.notes:
-        err.print(f"[yellow]note:[/] {note}", soft_wrap=True, highlight=False)
+        err.print(_labelled("note:", "yellow", note), soft_wrap=True)
     if fmt == "table":
-        render_table(run, Console())
+        render_table(run, _console())
     else:
         data = render_json(run) if fmt == "json" else render_html(run).encode("utf-8")
         sys.stdout.buffer.write(data)
@@ -1288,7 +1334,7 @@ def rules_list(rule_paths: tuple[Path, ...], fmt: str) -> None:
         rule = "\n".join([str(row["id"]), *(f"  {i}. {s}" for i, s in enumerate(steps, start=1))])
         attack = ", ".join(str(a) for a in row["attack"])
         table.add_row(rule, str(row["level"]), str(row["kind"]), attack, str(row["title"]))
-    Console().print(table)
+    _console().print(table)
 
 
 @rules_group.command("validate")
@@ -1308,9 +1354,9 @@ def rules_validate(paths: tuple[Path, ...]) -> None:
     for problem in report.problems:
         click.echo(str(problem))
     if report.problems:
-        err.print(f"{len(report.problems)} problem(s) in {report.files} file(s)", highlight=False)
+        err.print(f"{len(report.problems)} problem(s) in {report.files} file(s)")
         sys.exit(3)
-    err.print(f"{report.rules} rule(s) in {report.files} file(s): no problems", highlight=False)
+    err.print(f"{report.rules} rule(s) in {report.files} file(s): no problems")
 
 
 @rules_group.command("export")
@@ -1394,7 +1440,7 @@ def rules_export(
         skipped += more.skipped
     err = _stderr()
     for item in skipped:
-        err.print(f"[yellow]not exported:[/] {item.name}: {item.reason}", soft_wrap=True, highlight=False)
+        err.print(_labelled("not exported:", "yellow", f"{item.name}: {item.reason}"), soft_wrap=True)
     if not exported:
         reason = f" ({skipped[0].reason})" if skipped else ""
         raise UsageError(f"no rule could be exported to {name}{reason}")
@@ -1422,11 +1468,10 @@ def main(argv: list[str] | None = None) -> None:
         err.print("aborted")
         sys.exit(130)
     except click.ClickException as exc:
-        err.print(f"[red]error:[/] {exc.format_message()}", soft_wrap=True, markup=True, highlight=False)
+        err.print(_labelled("error:", "red", exc.format_message()), soft_wrap=True)
         sys.exit(exc.exit_code)
     except GraphLatticeError as exc:
-        err.print(f"[red]error:[/] {click.style('', reset=False)}", end="")
-        err.print(str(exc), markup=False, soft_wrap=True)
+        err.print(_labelled("error:", "red", str(exc)), soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -1438,7 +1483,6 @@ def main(argv: list[str] | None = None) -> None:
             raise
         err.print(
             f"internal error: {type(exc).__name__}: {exc} (set GRAPHLATTICE_DEBUG=1 for details)",
-            markup=False,
             soft_wrap=True,
         )
         sys.exit(70)

@@ -41,6 +41,8 @@ def load_config(path: str | Path) -> AssessConfig:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(str(file), "not valid YAML", mark.line + 1 if mark else None) from None
+    except ValueError as exc:  # a value YAML reads as a date that does not exist, e.g. 2027-02-30
+        raise ConfigError(str(file), f"not valid YAML: {exc}") from None
     if doc is None:
         return AssessConfig(source=str(file))
     if not isinstance(doc, dict):

@@ -6,6 +6,7 @@ It is applied only until its expiry date; after that the finding shows it as exp
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -51,7 +52,28 @@ def _mapping_with_line(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
     return mapping
 
 
+def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    """An unquoted date YAML cannot build (``2027-02-30``) stays text, so the waiver check names its line."""
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return str(node.value)
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+
+
+def _unknown_risk(risk: str) -> str | None:
+    """A complaint about a risk id the catalogue does not have, with the nearest id; None when it has it."""
+    from graphlattice.checks.registry import load_catalog
+
+    known = list(load_catalog())
+    if risk in known:
+        return None
+    close = difflib.get_close_matches(risk, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else " ('graphlattice risks' lists them)"
+    return f"waiver for unknown risk {risk!r}{hint}"
 
 
 def load_waivers(path: str | Path) -> list[Waiver]:
@@ -85,10 +107,13 @@ def load_waivers(path: str | Path) -> list[Waiver]:
         if not isinstance(expires, date):
             try:
                 expires = date.fromisoformat(str(expires))
-            except ValueError:
+            except ValueError as exc:
                 raise ConfigError(
-                    str(file), f"expires {expires!r} is not a date (YYYY-MM-DD)", line
+                    str(file), f"expires {expires!r} is not a date (YYYY-MM-DD): {exc}", line
                 ) from None
+        problem = _unknown_risk(str(entry["risk"]))
+        if problem:
+            raise ConfigError(str(file), problem, line)
         obj = entry.get("object")
         out.append(
             Waiver(
