@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,6 +73,29 @@ def _write_atomic(path: Path, data: bytes) -> None:
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _hang(console: Console, head: Text | str, body: str, *, indent: int) -> None:
+    """Print ``head`` followed by ``body`` wrapped to the console's width, later lines indented by ``indent``.
+
+    Words are never split, at hyphens or anywhere else: a UPN, an IP address, an object id or a URL stays
+    whole on one line (and copyable); only a single word longer than the whole line may overflow it. Runs of
+    white space in ``body`` collapse to one space, so spacing between the two belongs at the end of ``head``.
+    """
+    head = head if isinstance(head, Text) else Text(head)
+    width = max(console.width, indent + 20)
+    lines = textwrap.wrap(
+        " ".join(body.split()),
+        width=width,
+        initial_indent=" " * head.cell_len,
+        subsequent_indent=" " * indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    first = Text.assemble(head, lines[0][head.cell_len :] if lines else "")
+    console.print(first, soft_wrap=True)
+    for line in lines[1:]:
+        console.print(line, soft_wrap=True)
 
 
 def _check_writable(path: Path) -> None:
@@ -612,6 +636,7 @@ def range_start(scenario_ref: str, state_dir: Path | None, force: bool) -> None:
 @click.option("--as", "as_upn", help="Read as this user (default: the scenario's defender).")
 def range_status(state_dir: Path | None, user: str | None, as_upn: str | None) -> None:
     """Show the scenario, the clock, hints taken and the people of the tenant."""
+    from rich.box import SIMPLE_HEAD
     from rich.table import Table
 
     from graphlattice.range.views import method_label, user_methods
@@ -633,25 +658,27 @@ def range_status(state_dir: Path | None, user: str | None, as_upn: str | None) -
     )
     if scenario.briefing:
         console.print("\n" + _paragraphs(scenario.briefing))
-    table = Table(title="People", title_justify="left")
+    domain = scenario.tenant.domain
+    table = Table(
+        title=f"People (users of {domain} without the domain)", title_justify="left", box=SIMPLE_HEAD
+    )
     table.add_column("Name")
-    table.add_column("UPN", no_wrap=True)
+    table.add_column("User", no_wrap=True)
     table.add_column("Roles")
     for person in _people(rng):
         name = person.name if person.enabled else f"{person.name} (disabled)"
-        table.add_row(name, person.upn, ", ".join(person.roles) or "—")
+        table.add_row(name, _short(person.upn, domain), ", ".join(person.roles) or "—")
     console.print(table)
     if user is not None:
         upn = _expand_upn(rng, user)
         reader = _expand_upn(rng, as_upn) if as_upn else scenario.defender_upn
         methods = user_methods(rng, upn, as_upn=reader)
-        mt = Table(title=f"Authentication methods of {upn}", title_justify="left")
-        mt.add_column("Method id", no_wrap=True)
-        mt.add_column("Method")
-        mt.add_column("Created")
+        console.print()
+        _hang(console, "", f"Authentication methods of {upn} (id, then what it is):", indent=0)
         for method in methods:
-            mt.add_row(str(method.get("id")), method_label(method), str(method.get("createdDateTime") or "—"))
-        console.print(mt)
+            created = str(method.get("createdDateTime") or "")[:16] + "Z"
+            detail = method_label(method) + (f", created {created}" if len(created) > 1 else "")
+            _hang(console, Text(f"  {method.get('id')}  ", style="bold"), detail, indent=6)
 
 
 def _short(upn: object, domain: str) -> str:
@@ -664,8 +691,9 @@ def _when(stamp: object) -> str:
     return f"{text[5:10]} {text[11:19]}" if len(text) >= 19 else text
 
 
-def _record_row(kind: str, record: dict[str, Any], domain: str) -> tuple[str, ...]:
-    """(time, activity, by/user, target, from, result) for the log table; user names without the domain."""
+def _record_line(kind: str, record: dict[str, Any], domain: str) -> tuple[str, str, str, bool]:
+    """(time, what happened, who / from where / on whom / result, succeeded) for one log record; user names
+    without the tenant's domain."""
     if kind == "audit":
         by = record.get("initiatedBy") or {}
         user = by.get("user") or {}
@@ -678,24 +706,30 @@ def _record_row(kind: str, record: dict[str, Any], domain: str) -> tuple[str, ..
         reason = str(record.get("resultReason") or "")
         if reason and reason not in ("Successfully completed reset.",):
             what += f": {reason}"
+        result = str(record.get("result") or "")
+        parts = [
+            f"by {_short(who, domain)}" if who else "",
+            f"from {user.get('ipAddress')}" if user.get("ipAddress") else "",
+        ]
+        parts.append(f"on {targets}" if targets else "")
+        details = " ".join(p for p in parts if p)
         return (
             _when(record.get("activityDateTime")),
             what,
-            _short(who, domain),
-            targets,
-            str(user.get("ipAddress") or ""),
-            str(record.get("result") or ""),
+            f"{details}; {result}".lstrip("; "),
+            result == "success",
         )
     location = record.get("location") or {}
     code = (record.get("status") or {}).get("errorCode")
     methods = ", ".join(str(d.get("authenticationMethod")) for d in record.get("authenticationDetails") or [])
+    where = f"{record.get('ipAddress') or ''} {location.get('countryOrRegion') or ''}".strip()
+    details = _short(record.get("userPrincipalName"), domain) + (f" from {where}" if where else "")
+    result = "success" if code == 0 else f"failure {code}"
     return (
         _when(record.get("createdDateTime")),
         f"Sign-in ({methods}) to {record.get('appDisplayName')}",
-        _short(record.get("userPrincipalName"), domain),
-        "",
-        f"{record.get('ipAddress')} {location.get('countryOrRegion') or ''}".strip(),
-        "success" if code == 0 else f"failure {code}",
+        f"{details}; {result}",
+        code == 0,
     )
 
 
@@ -708,10 +742,9 @@ def range_log(state_dir: Path | None, fmt: str, kind: str, as_upn: str | None) -
     """The audit and sign-in records so far, oldest first.
 
     With --format json: Graph JSON, {"value": [...]} for one --kind, or {"directoryAudits": [...],
-    "signIns": [...]} for --kind all.
+    "signIns": [...]} for --kind all. As text: one record per entry, what happened on its first line and
+    who, from where, on whom and the result below it, so that no name or address is ever cut.
     """
-    from rich.table import Table
-
     from graphlattice.range.views import read_records
 
     rng = _open_range(state_dir)
@@ -737,35 +770,59 @@ def range_log(state_dir: Path | None, fmt: str, kind: str, as_upn: str | None) -
         return
     domain = rng.scenario.tenant.domain
     rows = [
-        (r.get("activityDateTime"), _record_row("audit", r, domain)) for r in found.get("directoryAudits", [])
+        (r.get("activityDateTime"), _record_line("audit", r, domain))
+        for r in found.get("directoryAudits", [])
     ]
-    rows += [(r.get("createdDateTime"), _record_row("signin", r, domain)) for r in found.get("signIns", [])]
+    rows += [(r.get("createdDateTime"), _record_line("signin", r, domain)) for r in found.get("signIns", [])]
     rows.sort(key=lambda row: str(row[0]))
-    table = Table(
-        title=f"Range log: {len(rows)} records (UTC; users of {domain} without the domain)",
-        title_justify="left",
+    console = _console()
+    _hang(
+        console,
+        "",
+        f"Range log: {len(rows)} records, oldest first (UTC; users of {domain} without the domain)",
+        indent=0,
     )
-    for column in ("Time", "Activity", "By / user", "Target", "From", "Result"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("Time", "Result"))
-    for _, row in rows:
-        table.add_row(*row)
-    Console().print(table)
+    for _, (when, what, details, ok) in rows:
+        head = Text(f"{when}  ", style="" if ok else "red")
+        _hang(console, head, what, indent=head.cell_len)
+        _hang(console, " " * head.cell_len, details, indent=head.cell_len)
 
 
 @range_group.command("hint")
 @_state_option
-def range_hint(state_dir: Path | None) -> None:
-    """Take the next hint (it costs the points shown)."""
+@click.option(
+    "--list",
+    "list_only",
+    is_flag=True,
+    help="Show the hints already taken again (free) without taking a new one.",
+)
+def range_hint(state_dir: Path | None, list_only: bool) -> None:
+    """Take the next hint (it costs the points shown); hints already taken are shown first, free."""
     rng = _open_range(state_dir)
     hints = rng.scenario.hints
+    console = _console()
+
+    def show(number: int, note: str) -> None:
+        hint = hints[number - 1]
+        console.print(Text.assemble((f"Hint {number} of {len(hints)}", "bold"), f" ({note})"))
+        for paragraph in _paragraphs(hint.text).split("\n\n"):
+            _hang(console, "", paragraph, indent=0)
+
+    for number in range(1, rng.hints_used + 1):
+        show(number, f"taken earlier, shown again for free; it cost {hints[number - 1].cost} points")
+        console.print()
+    if list_only:
+        if rng.hints_used < len(hints):
+            _stderr().print(
+                f"{rng.hints_used} of {len(hints)} hints taken; 'graphlattice range hint' takes the next "
+                f"(costs {hints[rng.hints_used].cost} points)."
+            )
+        return
     if rng.hints_used >= len(hints):
         _stderr().print(f"No more hints: all {len(hints)} have been taken.")
         return
     taken = rng.use_hint()
-    hint = hints[taken - 1]
-    Console().print(
-        f"[bold]Hint {taken} of {len(hints)}[/] (costs {hint.cost} points)\n{hint.text}", highlight=False
-    )
+    show(taken, f"costs {hints[taken - 1].cost} points")
 
 
 @range_group.command("reset")
@@ -793,19 +850,37 @@ def _parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
     return params
 
 
-def _print_actions() -> None:
-    from rich.table import Table
+def _print_actions(fmt: str) -> None:
+    """Every action and every parameter (optional ones in brackets), one block per action."""
+    from graphlattice.range.actionspec import catalog
 
-    from graphlattice.range.actionspec import ACTIONS, usage
-
-    table = Table(title="Range actions (range act NAME key=value ...)", title_justify="left")
-    table.add_column("Action", no_wrap=True, style="bold")
-    table.add_column("Parameters ([optional])")
-    table.add_column("What it does")
-    for name in sorted(ACTIONS):
-        spec = ACTIONS[name]
-        table.add_row(name, usage(spec).partition(" ")[2] or "—", spec.help)
-    Console().print(table)
+    actions = catalog()
+    if fmt == "json":
+        _print_json({"actions": actions})
+        return
+    console = _console()
+    _hang(
+        console,
+        "",
+        "Range actions: graphlattice range act NAME key=value ... [--as UPN]; optional parameters are "
+        "in [brackets]; --format json lists them as data.",
+        indent=0,
+    )
+    for action in actions:
+        console.print()
+        _hang(console, Text(action["name"], style="bold"), f": {action['help']}", indent=2)
+        rows = []
+        for param in action["params"]:
+            shown = f"{param['name']}={'CHOICE' if param['choices'] else param['type'].upper()}"
+            text = param["help"] or "—"
+            if param["choices"]:
+                text += f" (one of: {', '.join(param['choices'])})"
+            rows.append((shown if param["required"] else f"[{shown}]", text))
+        column = max((len(shown) for shown, _ in rows), default=0) + 4
+        for shown, text in rows:
+            _hang(console, f"  {shown}".ljust(column), text, indent=column)
+        if not rows:
+            console.print("  (no parameters)")
 
 
 @range_group.command("act", context_settings={"ignore_unknown_options": False})
@@ -813,8 +888,15 @@ def _print_actions() -> None:
 @click.argument("pairs", nargs=-1, metavar="[KEY=VALUE]...")
 @_state_option
 @click.option("--as", "as_upn", help="Act as this user (default: the scenario's defender).")
-@click.option("--list", "list_actions", is_flag=True, help="List the actions and their parameters.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--list", "list_actions", is_flag=True, help="List every action and all its parameters.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: the action's result, or with --list the action catalogue.",
+)
 def range_act(
     action: str | None,
     pairs: tuple[str, ...],
@@ -825,7 +907,7 @@ def range_act(
 ) -> None:
     """Carry out ACTION as an admin (or user) of the range, with Entra's rules; see --list."""
     if list_actions:
-        _print_actions()
+        _print_actions(fmt)
         return
     if action is None:
         raise UsageError("name an action (see 'graphlattice range act --list')")
@@ -875,31 +957,49 @@ def range_verify(state_dir: Path | None, fmt: str, exit_code: bool) -> None:
 
 
 def _print_verdict(rng: Range, verdict: Verdict) -> None:
-    console = Console()
+    """The verdict as text that fits the terminal (80 columns and up): marks, then wrapped details."""
+    console = _console()
     scenario = rng.scenario
     if verdict.contained:
-        console.print("[bold green]CONTAINED[/]: none of the attacker's footholds works any more.")
+        _hang(
+            console,
+            Text("CONTAINED", style="bold green"),
+            ": none of the attacker's footholds works any more.",
+            indent=2,
+        )
     else:
         held = sum(1 for f in verdict.footholds if f.attacker_still_in)
-        console.print(
-            f"[bold red]ATTACKER STILL IN[/]: {held} of {len(verdict.footholds)} footholds still work."
+        _hang(
+            console,
+            Text("ATTACKER STILL IN", style="bold red"),
+            f": {held} of {len(verdict.footholds)} footholds still work.",
+            indent=2,
         )
-    console.print("\n[bold]Containment[/]")
+    console.print("\nContainment", style="bold")
     for f in verdict.footholds:
-        mark = "[red]✗ still works[/]" if f.attacker_still_in else "[green]✓ closed[/]"
-        console.print(f"  {mark}  {f.id}: {f.description}", highlight=False)
+        mark = (
+            Text("  ✗ still works  ", style="red")
+            if f.attacker_still_in
+            else Text("  ✓ closed  ", style="green")
+        )
+        _hang(console, mark, f"{f.id}: {f.description}", indent=4)
         for line in f.evidence:
-            console.print(f"      {line}", highlight=False, markup=False)
-    console.print("\n[bold]Root cause[/]")
+            _hang(console, "      ", line, indent=8)
+    console.print("\nRoot cause", style="bold")
     for r in verdict.root_cause:
-        mark = "[green]✓ fixed[/]" if r.fixed else "[yellow]✗ open[/]"
-        console.print(f"  {mark}  {r.id}: ", end="", highlight=False)
-        console.print(r.detail, highlight=False, markup=False)
+        mark = Text("  ✓ fixed  ", style="green") if r.fixed else Text("  ✗ open  ", style="yellow")
+        _hang(console, mark, f"{r.id}: {r.detail}", indent=4)
     if verdict.collateral:
-        console.print("\n[bold]Collateral damage[/]")
+        console.print("\nCollateral damage", style="bold")
         for c in verdict.collateral:
-            console.print(f"  [red]-{scenario.collateral_penalty}[/]  {c.detail}", highlight=False)
-    console.print(f"\n[bold]Score: {verdict.score}[/] of 100 ({verdict.sheet.explain()})", highlight=False)
+            _hang(console, Text(f"  -{scenario.collateral_penalty}  ", style="red"), c.detail, indent=4)
+    console.print()
+    _hang(
+        console,
+        Text.assemble((f"Score: {verdict.score}", "bold"), " "),
+        f"of 100 ({verdict.sheet.explain()})",
+        indent=2,
+    )
 
 
 @range_group.command("export")

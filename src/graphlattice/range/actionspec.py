@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
+from typing import Any
 
 from graphlattice.range.actions import ACTIONS, ActionSpec
 
-__all__ = ["ACTIONS", "describe_problem", "usage"]
+__all__ = ["ACTIONS", "catalog", "describe_problem", "usage"]
 
 
 def describe_problem(action: str, params: Mapping[str, str]) -> tuple[str, str | None] | None:
@@ -50,3 +51,30 @@ def usage(spec: ActionSpec) -> str:
         shown = f"{param.name}=" + ("|".join(param.choices) if param.choices else param.type.upper())
         parts.append(shown if param.required else f"[{shown}]")
     return " ".join(parts)
+
+
+def catalog() -> list[dict[str, Any]]:
+    """Every action with every parameter, sorted by name: what ``range act --list`` prints.
+
+    ``actor`` says who acts: ``required`` (an admin or user, --as), ``optional``, or ``none`` (the action
+    names its own subject). A parameter's ``choices`` is empty when any value of its type goes.
+    """
+    return [
+        {
+            "name": spec.name,
+            "help": spec.help,
+            "actor": spec.actor,
+            "usage": usage(spec),
+            "params": [
+                {
+                    "name": p.name,
+                    "type": p.type,
+                    "required": p.required,
+                    "help": p.help,
+                    "choices": list(p.choices),
+                }
+                for p in spec.params
+            ],
+        }
+        for spec in sorted(ACTIONS.values(), key=lambda spec: spec.name)
+    ]
