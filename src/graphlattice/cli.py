@@ -1083,18 +1083,18 @@ def range_token(state_dir: Path | None, as_upn: str | None, app_id: str | None) 
     application permissions its service principal holds. Tokens are signed with a secret kept in the range's
     folder: the same principal always gets the same token.
     """
-    from graphlattice.server.service import RangeService
+    from graphlattice.range.store import default_state_dir
+    from graphlattice.server.service import range_token as sign
 
     if (as_upn is None) == (app_id is None):
         raise UsageError("name the principal: --as UPN (a user) or --app APPID (a service principal)")
-    service = RangeService(state_dir)
-    if as_upn is not None:
-        token = service.token_for_user(_expand_upn(service.range, as_upn))
-        who = f"user {_expand_upn(service.range, as_upn)} (delegated)"
+    token, principal = sign(state_dir, user=as_upn, app=app_id)
+    if principal.kind == "user":
+        who = f"user {principal.name} (delegated)"
     else:
-        token = service.token_for_app(str(app_id))
-        who = f"application {app_id}"
-    _stderr().print(f"Bearer token for {who} in {service.state_dir}:")
+        who = f"application {principal.name} ({principal.app_id})"
+    folder = state_dir if state_dir is not None else default_state_dir()
+    _stderr().print(f"Bearer token for {who} in {folder}:", soft_wrap=True)
     sys.stdout.write(token + "\n")
     sys.stdout.flush()
 

@@ -48,6 +48,7 @@ import orjson
 
 from graphlattice.errors import ActionDenied, RangeError
 from graphlattice.range.actions import ACTIONS, ActionResult, run_action
+from graphlattice.range.principals import PRINCIPALS_FILE, PrincipalIndex, write_index
 from graphlattice.range.state import RangeState
 from graphlattice.range.store import RangeStore, default_state_dir
 from graphlattice.tenant.collections import COLLECTIONS
@@ -224,6 +225,7 @@ class Range:
 
     def _save(self) -> None:
         self._store.write_state({"format": RANGE_FORMAT, "meta": self._meta, "state": self._state.to_json()})
+        write_index(self._store, self._state)
 
     def reset(self) -> None:
         """Re-seed exactly and replay the recorded timeline; hints used go back to zero."""
@@ -297,6 +299,10 @@ class Range:
     def tenant(self) -> Tenant:
         return self._state.tenant()
 
+    def principals(self) -> PrincipalIndex:
+        """Who the range's users and service principals are (ids and names only)."""
+        return PrincipalIndex.of(self._state)
+
     def records(self, kind: Literal["audit", "signin"]) -> list[dict[str, Any]]:
         """Audit or sign-in records so far, oldest first (copies)."""
         if kind == "audit":
@@ -342,7 +348,7 @@ class Range:
     def remove(state_dir: Path) -> None:
         """Delete a range directory (only files the Range writes)."""
         store = RangeStore(state_dir)
-        for path in (store.state_path, store.journal_path, store.seed_path):
+        for path in (store.state_path, store.journal_path, store.seed_path, store.root / PRINCIPALS_FILE):
             path.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             store.root.rmdir()

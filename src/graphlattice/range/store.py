@@ -7,6 +7,8 @@
   redacted), outcome and a short result.
 * ``seed.json`` — the state right after seeding and the attacker's timeline as played, so ``reset``
   re-seeds and replays exactly without the scenario file.
+* ``principals.json`` — the users and service principals of the state, for signing tokens without loading
+  it (see :mod:`graphlattice.range.principals`).
 
 The default directory is ``$GRAPHLATTICE_RANGE_HOME``, else ``$XDG_DATA_HOME/graphlattice/range``, else
 ``~/.local/share/graphlattice/range``.
@@ -110,6 +112,10 @@ class RangeStore:
 
     def write_state(self, document: dict[str, Any]) -> None:
         _write_atomically(self.state_path, orjson.dumps(document, option=orjson.OPT_SORT_KEYS))
+
+    def write_file(self, name: str, data: bytes) -> None:
+        """Another file of the range (e.g. an index derived from the state), written atomically."""
+        _write_atomically(self.root / name, data)
 
     def read_seed(self) -> dict[str, Any]:
         return self._read(self.seed_path)

@@ -23,13 +23,14 @@ from graphlattice.entra.permissions import MICROSOFT_GRAPH_APP_ID, permission_na
 from graphlattice.errors import RangeError
 from graphlattice.range.actions import ActionResult
 from graphlattice.range.engine import Range
+from graphlattice.range.principals import read_index
 from graphlattice.range.sessions import user_active_roles
 from graphlattice.range.state import RangeState
-from graphlattice.range.store import STATE_FILE
+from graphlattice.range.store import STATE_FILE, default_state_dir
 from graphlattice.server.auth import RANGE_CLIENT_APP_ID, Principal, load_secret, mint_token
 from graphlattice.tenant.model import Tenant
 
-__all__ = ["Json", "RangeService", "Views"]
+__all__ = ["Json", "RangeService", "Views", "range_token"]
 
 Json = dict[str, Any]
 
@@ -255,18 +256,16 @@ class RangeService:
             user = views.user(object_id)
             if user is None:
                 return None
-            return Principal(
-                "user", _key(user.get("id")), str(user.get("userPrincipalName") or ""), RANGE_CLIENT_APP_ID
-            )
+            return _user_principal(user.get("id"), user.get("userPrincipalName"))
         sp = views.service_principal(object_id)
         if sp is None:
             return None
-        return Principal("app", _key(sp.get("id")), str(sp.get("displayName") or ""), _key(sp.get("appId")))
+        return _app_principal(sp.get("id"), sp.get("displayName"), sp.get("appId"))
 
     def token_for_user(self, key: str) -> str:
         user = self.views().user(key)
         if user is None:
-            raise RangeError(f"unknown user: {key} (a token is for a user of the range, by UPN or id)")
+            raise _unknown_user(key)
         principal = self.principal("user", str(user.get("id")))
         assert principal is not None
         return mint_token(self.secret, self.views().tenant_id, principal)
@@ -275,12 +274,51 @@ class RangeService:
         views = self.views()
         sp = views.service_principal_by_app_id(key) or views.service_principal(key)
         if sp is None:
-            known = ", ".join(
-                f"{sp.get('displayName')} ({sp.get('appId')})" for sp in views.items("servicePrincipals")
-            )
-            raise RangeError(
-                f"no service principal with appId or id {key} in the range; it has: {known or 'none'}"
+            raise _unknown_app(
+                key, [(s.get("displayName"), s.get("appId")) for s in views.items("servicePrincipals")]
             )
         principal = self.principal("app", str(sp.get("id")))
         assert principal is not None
         return mint_token(self.secret, views.tenant_id, principal)
+
+
+def _user_principal(object_id: object, upn: object) -> Principal:
+    return Principal("user", _key(object_id), str(upn or ""), RANGE_CLIENT_APP_ID)
+
+
+def _app_principal(object_id: object, name: object, app_id: object) -> Principal:
+    return Principal("app", _key(object_id), str(name or ""), _key(app_id))
+
+
+def _unknown_user(key: str) -> RangeError:
+    return RangeError(f"unknown user: {key} (a token is for a user of the range, by UPN or id)")
+
+
+def _unknown_app(key: str, known: list[tuple[object, object]]) -> RangeError:
+    listed = ", ".join(f"{name} ({app_id})" for name, app_id in known)
+    return RangeError(f"no service principal with appId or id {key} in the range; it has: {listed or 'none'}")
+
+
+def range_token(
+    state_dir: Path | None, *, user: str | None = None, app: str | None = None
+) -> tuple[str, Principal]:
+    """The token of a user (UPN, its local part, or object id) or an application (appId or object id) of the
+    range in ``state_dir``, and who it is for: what ``range token`` prints.
+
+    Reads the range's principal index and its secret, not the range (see
+    :mod:`graphlattice.range.principals`); when the index cannot be trusted it loads the range instead: the
+    same token, only slower.
+    """
+    folder = state_dir if state_dir is not None else default_state_dir()
+    index = read_index(folder) or Range.open(folder).principals()
+    if user is not None:
+        found = index.user(user)
+        if found is None:
+            raise _unknown_user(user)
+        principal = _user_principal(*found)
+    else:
+        match = index.app(str(app))
+        if match is None:
+            raise _unknown_app(str(app), [(name, app_id) for _, app_id, name in index.apps])
+        principal = _app_principal(match[0], match[2], match[1])
+    return mint_token(load_secret(folder), index.tenant_id, principal), principal
