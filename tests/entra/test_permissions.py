@@ -33,6 +33,10 @@ EXPECTED = [
     ("GroupMember.Read.All", "98830695-27a2-44f7-8c18-0c3ebc9698f6", False),
     ("AuditLog.Read.All", "b0afded3-3588-46d8-8b3d-9842eff778da", False),
     ("Application.Read.All", "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30", False),
+    ("RoleEligibilitySchedule.Read.Directory", "ff278e11-4a33-4d0c-83d2-d01dc58929a5", False),
+    ("RoleAssignmentSchedule.Read.Directory", "d5fe8ce8-684c-4c83-a52c-46e882ce4be1", False),
+    ("RoleManagementPolicy.Read.Directory", "fdc4c997-9942-4479-bfcb-75a36d1138df", False),
+    ("Policy.Read.AuthenticationMethod", "8e3bc81b-d2f3-4b7b-838c-32c88218d2f0", False),
 ]
 
 
@@ -57,7 +61,7 @@ def test_tap_writers_and_observed_marks() -> None:
     directory_read_write = "19dbc75e-c2e2-444c-a770-ec69d8559fc7"
     assert directory_read_write not in TAP_WRITING_APP_PERMISSIONS
     observed = {p.name for p in GRAPH_APP_PERMISSIONS.values() if p.observed}
-    assert observed == {"UserAuthMethod-TAP.ReadWrite.All"}
+    assert observed == {"UserAuthMethod-TAP.ReadWrite.All", "Policy.Read.AuthenticationMethod"}
 
 
 def test_graph_app_id_and_unknown_ids() -> None:

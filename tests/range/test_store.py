@@ -55,7 +55,12 @@ def test_writes_are_atomic_and_leave_no_temporary_files(tmp_path: Path) -> None:
     rng = new_range(tmp_path)
     for _ in range(3):
         rng.act("advance-clock", {"minutes": "1"})
-    assert sorted(p.name for p in rng.state_dir.iterdir()) == ["journal.jsonl", "seed.json", "state.json"]
+    assert sorted(p.name for p in rng.state_dir.iterdir()) == [
+        "journal.jsonl",
+        "principals.json",
+        "seed.json",
+        "state.json",
+    ]
     doc = orjson.loads((rng.state_dir / "state.json").read_bytes())
     assert doc["format"] == 1 and doc["state"]["clock"] == "2026-11-14T01:03:00Z"
 
