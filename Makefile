@@ -38,6 +38,7 @@ $(PROWLER_STAMP):
 demo: $(STAMP)
 	$(BIN)/graphlattice demo generate $(DEMO_DIR) --users 400 --seed 7 --force
 	$(BIN)/graphlattice assess --demo --html $(REPORT)
+	@echo "graphlattice is installed in $(VENV): run '. $(VENV)/bin/activate' to put it on PATH, or call $(BIN)/graphlattice"
 
 test: $(SPARK_STAMP) $(PROWLER_STAMP)
 	$(BIN)/ruff check src tests bench

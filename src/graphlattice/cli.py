@@ -100,7 +100,8 @@ def _hang(console: Console, head: Text | str, body: str, *, indent: int) -> None
 
 def _check_writable(path: Path) -> None:
     """Refuse, before any work, an output path that can never be written: a folder, or one whose nearest
-    existing ancestor is a file or a folder this process may not write to."""
+    existing ancestor is a file or a folder where this process cannot create a file (tried, not guessed from
+    permission bits: read-only and pseudo file systems refuse even root)."""
     if path.is_dir():
         raise UsageError(f"cannot write {path}: it is a folder; give a file name")
     parent = path.parent
@@ -108,8 +109,11 @@ def _check_writable(path: Path) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise UsageError(f"cannot write {path}: {parent} is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"cannot write {path}: no permission to write in {parent}")
+    try:
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc} (in {parent})") from None
 
 
 class _Step:
