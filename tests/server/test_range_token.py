@@ -16,24 +16,23 @@ from graphlattice.server.service import RangeService
 from tests.server.conftest import NOOR, READER_APP, copy_range
 
 
-def token(folder: Path, *args: str) -> str:
-    proc = subprocess.run(
+def _run(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-m", "graphlattice", "range", "token", "--state", str(folder), *args],
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def token(folder: Path, *args: str) -> str:
+    proc = _run(folder, *args)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip().splitlines()[-1]
 
 
 def refused(folder: Path, *args: str) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-m", "graphlattice", "range", "token", "--state", str(folder), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = _run(folder, *args)
     assert proc.returncode == 3, proc.stderr
     assert "Traceback" not in proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
