@@ -290,7 +290,7 @@ def test_not_a_log(tmp_path: Path) -> None:
     with Store() as store:
         with pytest.raises(LogError, match=r"notes\.txt"):
             ingest_file(store, tmp_path / "notes.txt")
-        with pytest.raises(LogError, match="not a directoryAudit / signIn log"):
+        with pytest.raises(LogError, match="not an audit or sign-in log"):
             ingest_file(store, tmp_path / "users.json")
         with pytest.raises(LogError, match="no such file"):
             ingest_file(store, tmp_path / "missing.jsonl")

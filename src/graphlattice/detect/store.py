@@ -49,11 +49,15 @@ _MACROS = (
     """CREATE OR REPLACE TEMP MACRO gl_bool(x) AS
         CASE lower(trim(CAST(x AS VARCHAR)))
             WHEN 'true' THEN true WHEN '1' THEN true WHEN 'false' THEN false WHEN '0' THEN false END""",
-    # ISO 8601 with any offset (to UTC), or the Log Analytics portal's CSV format
+    # ISO 8601 with any offset (to UTC); the Log Analytics portal's CSV format; Windows PowerShell's
+    # ConvertTo-Json DateTime (/Date(ms)/, UTC); a DateTime's en-US ToString() as IR exporters write it
     """CREATE OR REPLACE TEMP MACRO gl_ts(x) AS coalesce(
             timezone('UTC', try_cast(CAST(x AS VARCHAR) AS TIMESTAMPTZ)),
             try_strptime(CAST(x AS VARCHAR), '%m/%d/%Y, %I:%M:%S.%g %p'),
-            try_strptime(CAST(x AS VARCHAR), '%m/%d/%Y, %I:%M:%S %p'))""",
+            try_strptime(CAST(x AS VARCHAR), '%m/%d/%Y, %I:%M:%S %p'),
+            make_timestamp(1000 * try_cast(
+                regexp_extract(CAST(x AS VARCHAR), '^/Date\\((-?[0-9]+)([+-][0-9]{4})?\\)/$', 1) AS BIGINT)),
+            try_strptime(CAST(x AS VARCHAR), '%m/%d/%Y %I:%M:%S %p'))""",
     # a Log Analytics dynamic column: an object, or a string holding one (CSV, non-interactive tables)
     """CREATE OR REPLACE TEMP MACRO gl_dyn(x) AS
         CASE WHEN x IS NULL OR NOT json_valid(CAST(x AS VARCHAR)) THEN NULL
