@@ -1234,6 +1234,14 @@ def _print_permissions(fmt: str) -> None:
     "--spark-master",
     help="Spark master URL for --engine spark (default local[*]); a cluster needs --parquet on shared disk.",
 )
+@click.option(
+    "--rules",
+    "rule_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Also run the Sigma rules in these files or folders (e.g. SigmaHQ's Azure rules); rules that "
+    "cannot run here are listed with the reason (repeatable).",
+)
 def detect(
     logs: tuple[Path, ...],
     fmt: str,
@@ -1249,14 +1257,17 @@ def detect(
     skip_bad_lines: bool,
     engine: str,
     spark_master: str | None,
+    rule_paths: tuple[Path, ...],
 ) -> None:
-    """Run the detection rules over audit and sign-in LOGS (Graph JSON or Sentinel exports).
+    """Run the detection rules over audit and sign-in LOGS: files or folders of Graph JSON, Sentinel /
+    Log Analytics exports or diagnostic-settings records (files in a folder that are no log are skipped).
 
     \b
     Example, on the demo tenant's logs:
       graphlattice demo generate demo
       graphlattice detect demo/directoryAudits.jsonl demo/signIns.jsonl
       graphlattice detect demo/directoryAudits.jsonl demo/signIns.jsonl --engine spark
+      graphlattice detect export/ --rules sigma/rules/cloud/azure
     """
     from graphlattice.detect import DetectSettings, parse_since, parse_working_hours, run_detection
     from graphlattice.detect.render import render_html, render_json, render_table
@@ -1281,10 +1292,13 @@ def detect(
             progress=lambda what: step.advance(f"Detecting: {what}"),
             engine=engine,
             spark_master=spark_master,
+            rules=rule_paths,
         )
     err = _stderr()
     for note in run.notes:
         err.print(_labelled("note:", "yellow", note), soft_wrap=True)
+    for warning in run.warnings:
+        err.print(_labelled("warning:", "bold yellow", warning), soft_wrap=True)
     if fmt == "table":
         render_table(run, _console())
     else:
@@ -1531,12 +1545,11 @@ def rules_export(
     skipped = list(result.skipped)
     if community_dir is not None:
         from graphlattice.detect.export import Skipped
-        from graphlattice.detect.pipeline import load_community_rules
+        from graphlattice.detect.pipeline import load_community_rules, sigma_rule_files
 
         if not community_dir.is_dir():
             raise UsageError(f"--community must be a folder of Sigma rules: {community_dir}")
-        files = sorted(p for p in community_dir.rglob("*") if p.suffix in (".yml", ".yaml"))
-        community = load_community_rules(files)
+        community = load_community_rules(sigma_rule_files([community_dir]))
         runnable = [c.rule for c in community if c.rule is not None]
         skipped += [Skipped(c.path.name, str(c.problem)) for c in community if c.rule is None]
         more = export_loaded(name, runnable, settings)

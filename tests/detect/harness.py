@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +20,18 @@ from graphlattice.detect.settings import DetectSettings, Ticket, parse_since, pa
 from graphlattice.detect.store import Store
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def sigmahq_dir() -> Path:
+    """SigmaHQ's Azure rules (test data kept outside the project): $GRAPHLATTICE_SIGMAHQ_DIR, else
+    ``shared/data/sigmahq-azure`` beside any folder above this checkout."""
+    if os.environ.get("GRAPHLATTICE_SIGMAHQ_DIR"):
+        return Path(os.environ["GRAPHLATTICE_SIGMAHQ_DIR"])
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "data" / "sigmahq-azure"
+        if candidate.is_dir():
+            return candidate
+    return Path(__file__).resolve().parents[3] / "shared/data/sigmahq-azure"
 
 
 def load_cases(rule: str) -> list[dict[str, Any]]:

@@ -339,3 +339,26 @@ def clone(record: dict[str, Any], **changes: Any) -> dict[str, Any]:
     out = copy.deepcopy(record)
     out.update(changes)
     return out
+
+
+def tap_story() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(audits, sign-ins) of a pass misused: the victim's usual sign-in from home days before; an admin
+    issues a Temporary Access Pass; it is used from an address and country new for the victim; an
+    Authenticator is registered from there. tap-bootstrapped-persistence fires on these."""
+    signins = [
+        signin("si-home", "2026-02-26T08:02:00Z", methods=["Password", "Authenticator App"]),
+        signin(
+            "si-tap",
+            "2026-03-02T09:20:11Z",
+            ip="192.0.2.66",
+            country="NG",
+            methods=["Temporary Access Pass"],
+        ),
+    ]
+    audits = [
+        tap_issued("aud-tap", "2026-03-02T09:14:05Z", "2026-03-02T10:14:05Z"),
+        user_registered(
+            "aud-reg", "2026-03-02T09:26:00Z", "User registered Microsoft Authenticator method", "192.0.2.66"
+        ),
+    ]
+    return audits, signins

@@ -3,7 +3,6 @@ pipeline maps their taxonomy onto the canonical fields, and the applicable ones 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -16,13 +15,9 @@ from graphlattice.detect.ingest import ingest_files
 from graphlattice.detect.pipeline import CommunityRule, load_community_rules
 from graphlattice.detect.settings import DetectSettings
 from graphlattice.detect.store import Store
-from tests.detect.harness import load_cases, write_jsonl
+from tests.detect.harness import load_cases, sigmahq_dir, write_jsonl
 
-SIGMAHQ = Path(
-    os.environ.get(
-        "GRAPHLATTICE_SIGMAHQ_DIR", Path(__file__).resolve().parents[3] / "shared/data/sigmahq-azure"
-    )
-)
+SIGMAHQ = sigmahq_dir()
 RULE_FILES = sorted(SIGMAHQ.glob("*/*.yml"))
 pytestmark = pytest.mark.skipif(not RULE_FILES, reason=f"SigmaHQ test data not found in {SIGMAHQ}")
 

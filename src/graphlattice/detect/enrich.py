@@ -25,7 +25,7 @@ from graphlattice.detect.store import Store
 from graphlattice.entra.roles import ROLE_CATALOG
 from graphlattice.errors import UsageError
 
-__all__ = ["SECURITY_INFO_APPS", "EnrichReport", "PrivilegedUsers", "enrich"]
+__all__ = ["SECURITY_INFO_APPS", "WORKLOAD_EVENT_TYPES", "EnrichReport", "PrivilegedUsers", "enrich"]
 
 SECURITY_INFO_APPS = (
     "19db86c3-b2b9-44cc-b339-36da233a3be2",  # My Signins (security-info registration)
@@ -49,13 +49,20 @@ class PrivilegedUsers:
     source: str
 
 
+WORKLOAD_EVENT_TYPES = ("servicePrincipal", "managedIdentity")
+"""Sign-in event types of an application signing in as itself: no user, no user authentication."""
+
+
 @dataclass(frozen=True, slots=True)
 class EnrichReport:
     privileged_source: str
     privileged_count: int
-    signins: int
+    user_signins: int
+    """Sign-ins of users (interactive or not); the counts below are of these."""
     signins_without_requirement: int
     signins_without_details: int
+    workload_signins: int
+    """Service-principal and managed-identity sign-ins."""
     tap_signins: int
     tap_signins_inferred: int
     tickets: int | None
@@ -107,21 +114,26 @@ def enrich(
     computed = _signin_enrichment(settings, first)
     con.execute(_signin_sql(computed))
     con.execute(_audit_sql(settings, computed, tickets is not None))
+    workload = ", ".join(f"'{t}'" for t in WORKLOAD_EVENT_TYPES)
     row = store.one(
-        """SELECT count(*), count(*) FILTER (WHERE auth_requirement IS NULL),
-                  count(*) FILTER (WHERE auth_methods IS NULL),
+        f"""SELECT count(*) FILTER (WHERE NOT workload),
+                  count(*) FILTER (WHERE NOT workload AND auth_requirement IS NULL),
+                  count(*) FILTER (WHERE NOT workload AND auth_methods IS NULL),
+                  count(*) FILTER (WHERE workload),
                   (SELECT count(*) FROM gl_tap_links),
                   (SELECT count(*) FILTER (WHERE inferred) FROM gl_tap_links)
-           FROM signins"""
+           FROM (SELECT auth_requirement, auth_methods,
+                        coalesce(signin_event_type IN ({workload}), false) AS workload FROM signins)"""
     )
     return EnrichReport(
         privileged_source=privileged.source,
         privileged_count=store.count("gl_privileged"),
-        signins=int(row[0]),
+        user_signins=int(row[0]),
         signins_without_requirement=int(row[1]),
         signins_without_details=int(row[2]),
-        tap_signins=int(row[3]),
-        tap_signins_inferred=int(row[4]),
+        workload_signins=int(row[3]),
+        tap_signins=int(row[4]),
+        tap_signins_inferred=int(row[5]),
         tickets=len(tickets) if tickets is not None else None,
     )
 

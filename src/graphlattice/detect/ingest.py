@@ -31,7 +31,7 @@ from graphlattice.detect.store import Store
 from graphlattice.detect.stream import restream
 from graphlattice.errors import LogError
 
-__all__ = ["FileReport", "ingest_file", "ingest_files"]
+__all__ = ["LOG_SUFFIXES", "FileReport", "ingest_file", "ingest_files", "log_inputs"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +73,33 @@ class _Refused(Exception):
         self.error = error
 
 
+LOG_SUFFIXES = (".json", ".jsonl", ".csv", ".json.gz", ".jsonl.gz", ".csv.gz")
+"""What a folder given as logs is searched for (recursively: a storage account's y=/m=/d=/h= tree)."""
+
+
+def log_inputs(paths: Sequence[Path]) -> tuple[list[Path], bool]:
+    """The files to read for ``paths`` (a folder stands for its log-like files), and whether files that
+    are no log may be skipped: when several files or a folder were given."""
+    files: list[Path] = []
+    folder = False
+    for path in paths:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        folder = True
+        found = sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file()
+            and p.name.lower().endswith(LOG_SUFFIXES)
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
+        if not found:
+            raise LogError(str(path), "the folder holds no .json, .jsonl or .csv file")
+        files.extend(found)
+    return files, folder or len(files) > 1
+
+
 def ingest_files(
     store: Store,
     paths: Sequence[Path],
@@ -101,11 +128,11 @@ def ingest_files(
     if first_refusal is not None and all(r.not_a_log for r in reports):
         if len(reports) == 1:
             raise first_refusal
-        names = ", ".join(r.path.name for r in reports[:4]) + (" ..." if len(reports) > 4 else "")
+        shown = "; ".join(f"{r.path.name}: {r.not_a_log}" for r in reports[:3])
+        more = f"; and {len(reports) - 3} more" if len(reports) > 3 else ""
         raise LogError(
-            str(first_refusal.path),
-            f"none of the {len(reports)} inputs is an audit or sign-in log "
-            f"({names}); {first_refusal.what.rstrip('.')} ({Path(first_refusal.path).name})",
+            str(reports[0].path.parent),
+            f"none of the {len(reports)} files given is an audit or sign-in log ({shown}{more})",
         )
     return reports
 

@@ -65,6 +65,17 @@ class RulePack:
     def __getitem__(self, name: str) -> LoadedRule:
         return self.rules[name]
 
+    def with_rules(self, extra: Sequence[LoadedRule]) -> RulePack:
+        """This pack plus more alerting detection rules (community rules run next to the pack)."""
+        rules = dict(self.rules)
+        for rule in extra:
+            if rule.name in rules:
+                raise CatalogError(str(rule.path), f"rule name {rule.name!r} is already in use")
+            rules[rule.name] = rule
+        added = [rule.sigma for rule in extra]
+        collection = SigmaCollection([*self.collection.rules, *added])
+        return RulePack(rules, (*self.alerting, *(rule.name for rule in extra)), collection)
+
 
 def attack_techniques(tags: Iterable[str]) -> list[str]:
     """``attack.t1556.006`` -> ``T1556.006``."""

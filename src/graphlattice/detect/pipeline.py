@@ -30,12 +30,14 @@ from sigma.rule import SigmaRule
 from graphlattice.detect.fields import field_map
 from graphlattice.detect.pack import LoadedRule, rule_event_type
 from graphlattice.detect.sigma_sql import RuleCompileError, compile_detection
+from graphlattice.errors import UsageError
 
 __all__ = [
     "AUDIT_MAPPING",
     "SIGNIN_MAPPING",
     "CommunityRule",
     "load_community_rules",
+    "sigma_rule_files",
     "sigmahq_azure_pipeline",
 ]
 
@@ -130,6 +132,23 @@ class CommunityRule:
     title: str
     rule: LoadedRule | None
     problem: str | None
+
+
+def sigma_rule_files(paths: Sequence[Path]) -> list[Path]:
+    """The ``.yml`` / ``.yaml`` files of these files and folders (folders searched recursively, in name
+    order); raises :class:`UsageError` for a path that does not exist or a folder without rules."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file())
+            if not found:
+                raise UsageError(f"no Sigma rule files (.yml, .yaml) in {path}")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise UsageError(f"no such rule file or folder: {path}")
+    return files
 
 
 def load_community_rules(paths: Sequence[Path]) -> list[CommunityRule]:

@@ -70,6 +70,9 @@ def render_table(run: DetectionRun, console: Console) -> None:
         if incident.rank < 3:  # high and critical only; the rest are in --format json
             continue
         console.print(Text(f"Containment for #{number} ({incident.rule}):", style="bold"))
+        if not incident.containment:
+            evidence = ", ".join(incident.evidence)
+            console.print(f"  No plan for this rule; the matching records: {evidence}", markup=False)
         for step in incident.containment:
             request = step.get("request")
             call = f"  {request['method']} {request['url']}" if request else ""

@@ -17,13 +17,22 @@ from graphlattice.detect.engine import EventSource, run_pack
 from graphlattice.detect.enrich import EnrichReport, PrivilegedUsers, enrich
 from graphlattice.detect.fields import AUDIT, EVENT_TABLES, SIGNIN
 from graphlattice.detect.incidents import Incident, build_incidents, iso
-from graphlattice.detect.ingest import FileReport, ingest_files
-from graphlattice.detect.pack import LEVELS, RulePack, load_pack
+from graphlattice.detect.ingest import FileReport, ingest_files, log_inputs
+from graphlattice.detect.pack import LEVELS, LoadedRule, RulePack, load_pack
 from graphlattice.detect.settings import DetectSettings, load_tickets
 from graphlattice.detect.store import Store
 from graphlattice.errors import LogError, UsageError
 
-__all__ = ["ENGINES", "DetectionRun", "RuleStatus", "export_parquet", "level_rank", "run_detection"]
+__all__ = [
+    "ENGINES",
+    "DetectionRun",
+    "NotJudged",
+    "RuleStatus",
+    "SkippedRule",
+    "export_parquet",
+    "level_rank",
+    "run_detection",
+]
 
 ENGINES = ("duckdb", "spark")
 """Where the rule pack can run."""
@@ -52,6 +61,29 @@ class RuleStatus:
     incidents: int
     active: bool
     note: str | None = None
+    file: str | None = None  # a rule given with --rules
+    not_judged: int | None = None  # records the rule could not judge (and says why in ``note``)
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedRule:
+    """A rule file given with --rules that cannot run on the local engine, and why."""
+
+    file: str
+    title: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotJudged:
+    """Security-info registrations security-info-registered-without-mfa could not judge."""
+
+    no_session: int  # no successful sign-in of the user in the session window before it, in the logs
+    no_requirement: int  # its session sign-in has no authenticationRequirement (v1.0)
+
+    @property
+    def total(self) -> int:
+        return self.no_session + self.no_requirement
 
 
 @dataclass(slots=True)
@@ -66,6 +98,9 @@ class DetectionRun:
     settings: DetectSettings
     parquet: list[Path] = field(default_factory=list)
     engine: str = "duckdb"
+    warnings: list[str] = field(default_factory=list)
+    """What makes the answer partial (an incomplete collection): on stderr as warnings."""
+    skipped_rules: list[SkippedRule] = field(default_factory=list)
 
     def at_or_above(self, level: str) -> list[Incident]:
         rank = level_rank(level)
@@ -79,18 +114,7 @@ class DetectionRun:
                 "store": self.store,
                 "engine": self.engine,
                 "records": self.totals,
-                "files": [
-                    {
-                        "path": str(f.path),
-                        "kind": f.kind,
-                        "format": f.source,
-                        "records": f.records,
-                        "new": f.new,
-                        "duplicates": f.duplicates,
-                        "skippedLines": f.skipped,
-                    }
-                    for f in self.files
-                ],
+                "files": [_file_json(f) for f in self.files],
                 "rules": [
                     {
                         "rule": r.rule,
@@ -99,9 +123,15 @@ class DetectionRun:
                         "incidents": r.incidents,
                         "active": r.active,
                         **({"note": r.note} if r.note else {}),
+                        **({"file": r.file} if r.file else {}),
+                        **({"notJudged": r.not_judged} if r.not_judged is not None else {}),
                     }
                     for r in self.rules
                 ],
+                "skippedRules": [
+                    {"file": r.file, "title": r.title, "reason": r.reason} for r in self.skipped_rules
+                ],
+                "warnings": self.warnings,
                 "privilegedUsers": {
                     "source": self.enrichment.privileged_source,
                     "count": self.enrichment.privileged_count,
@@ -117,6 +147,25 @@ class DetectionRun:
                 "parquet": [str(p) for p in self.parquet],
             },
         }
+
+
+def _file_json(f: FileReport) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "path": str(f.path),
+        "kind": f.kind,
+        "format": f.source,
+        "records": f.records,
+        "new": f.new,
+        "duplicates": f.duplicates,
+        "skippedLines": f.skipped,
+    }
+    if f.skipped_categories:
+        doc["skippedCategories"] = f.skipped_categories
+    if f.next_link:
+        doc["nextLink"] = f.next_link
+    if f.not_a_log:
+        doc["notALog"] = f.not_a_log
+    return doc
 
 
 def _privileged(snapshot_dir: Path | None, progress: Progress) -> PrivilegedUsers:
@@ -146,11 +195,14 @@ def run_detection(
     tickets_path: Path | None = None,
     skip_bad_lines: bool = False,
     pack: RulePack | None = None,
+    rules: Sequence[Path] = (),
     progress: Progress | None = None,
     engine: str = "duckdb",
     spark_master: str | None = None,
 ) -> DetectionRun:
-    """Ingest ``logs`` (into ``db`` when given, else a fresh in-memory store) and run the rule pack.
+    """Ingest ``logs`` (files, or folders of them, into ``db`` when given, else a fresh in-memory store)
+    and run the rule pack, plus the Sigma rules in ``rules`` (files or folders: SigmaHQ's Azure rules, or
+    rules over the canonical fields; those that cannot run here are listed in ``skipped_rules``).
 
     ``engine="spark"`` runs the pack on Spark (``spark_master``, default ``local[*]``; an active session
     is used as it is) over the event tables written to ``parquet_dir``, or to a temporary folder.
@@ -172,14 +224,22 @@ def run_detection(
                 f"--spark-master {spark_master} needs --parquet DIR: a folder every Spark executor can read"
             )
         check_spark()
+    inputs, several = log_inputs(logs)
     pack = pack or load_pack()
+    extra, skipped_rules = _extra_rules(rules, pack)
+    if extra:
+        pack = pack.with_rules(extra)
     tickets = load_tickets(tickets_path) if tickets_path is not None else None
     privileged = _privileged(snapshot_dir, say)
     with Store(db) as store:
         before = {t: store.count(t) for t in ("audits", "signins")}
         try:
             files = ingest_files(
-                store, logs, skip_bad_lines=skip_bad_lines, progress=lambda p: say(f"Reading {p.name}")
+                store,
+                inputs,
+                skip_bad_lines=skip_bad_lines,
+                skip_non_logs=several,
+                progress=lambda p: say(f"Reading {p.name}"),
             )
         except LogError as exc:
             if db is not None:
@@ -195,14 +255,16 @@ def run_detection(
             matches = run_pack(source, pack, settings)
             incidents = build_incidents(source, pack, matches, settings, _risk_titles())
         totals = {"audit": store.count("audits"), "signin": store.count("signins")}
-        notes = _notes(store, files, report, settings, before, totals)
+        not_judged = _not_judged(store, settings)
+        notes = _notes(store, files, report, settings, before, totals, not_judged)
+        notes += _rule_notes(rules, extra, skipped_rules)
         if engine == "spark":
             where = f"Parquet in {parquet_dir}" if parquet_dir is not None else "Parquet (temporary)"
             notes.append(f"The rules ran on Spark ({spark_master}) over the event tables as {where}.")
-        rules = _rule_statuses(pack, matches, report)
+        statuses = _rule_statuses(pack, matches, report, not_judged, {r.name for r in extra})
     return DetectionRun(
         incidents,
-        rules,
+        statuses,
         files,
         notes,
         str(db) if db is not None else "memory",
@@ -211,7 +273,59 @@ def run_detection(
         settings,
         list(exported.values()),
         engine,
+        _warnings(files),
+        skipped_rules,
     )
+
+
+def _extra_rules(paths: Sequence[Path], pack: RulePack) -> tuple[list[LoadedRule], list[SkippedRule]]:
+    """The rules of ``paths`` that run here (named after their file unless they have a name), and the
+    others with the reason."""
+    if not paths:
+        return [], []
+    from graphlattice.detect.pipeline import load_community_rules, sigma_rule_files
+
+    runnable: list[LoadedRule] = []
+    skipped: list[SkippedRule] = []
+    used = set(pack.rules)
+    for found in load_community_rules(sigma_rule_files(paths)):
+        if found.rule is None:
+            reason = str(found.problem).removeprefix(f"rule {found.title!r}: ")
+            skipped.append(SkippedRule(str(found.path), found.title, reason))
+            continue
+        sigma = found.rule.sigma
+        name = sigma.name or found.path.stem
+        if name in used:
+            name = f"{name}-{str(sigma.id)[:8]}"
+        used.add(name)
+        runnable.append(LoadedRule(name, sigma, found.path))
+    return runnable, skipped
+
+
+def _rule_notes(paths: Sequence[Path], extra: list[LoadedRule], skipped: list[SkippedRule]) -> list[str]:
+    if not paths:
+        return []
+    where = ", ".join(str(p) for p in paths)
+    notes = [
+        f"Ran {len(extra)} Sigma rule(s) from {where} next to the built-in pack"
+        + (f"; {len(skipped)} cannot run here and were skipped:" if skipped else ".")
+    ]
+    notes += [f"skipped rule {Path(r.file).name} ({r.title}): {r.reason}" for r in skipped]
+    return notes
+
+
+def _warnings(files: Sequence[FileReport]) -> list[str]:
+    return [
+        f"{f.path.name} is an incomplete collection: its last page has @odata.nextLink "
+        f"({_shorten(f.next_link, 70)}), so the records after it were never exported and the results cover "
+        "only part of the period. Fetch the remaining pages (follow the link) and run again."
+        for f in files
+        if f.next_link
+    ]
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 @contextmanager
@@ -243,22 +357,53 @@ def _risk_titles() -> dict[str, str]:
     return {rid: risk.article.title for rid, risk in load_catalog().items()}
 
 
-def _rule_statuses(pack: RulePack, matches: dict[str, list[Any]], report: EnrichReport) -> list[RuleStatus]:
+def _rule_statuses(
+    pack: RulePack,
+    matches: dict[str, list[Any]],
+    report: EnrichReport,
+    not_judged: NotJudged,
+    extra: set[str],
+) -> list[RuleStatus]:
     out = []
     for name in pack.alerting:
         rule = pack[name]
-        active, note = True, None
+        active, note, unjudged = True, None, None
         if name == "tap-issued-without-ticket" and report.tickets is None:
             active, note = False, "inactive: no --tickets file was given"
-        elif name == "security-info-registered-without-mfa" and report.signins_without_requirement:
-            note = (
-                f"blind for {report.signins_without_requirement:,} sign-ins without "
-                "authenticationRequirement (v1.0)"
-            )
+        elif name == "security-info-registered-without-mfa":
+            unjudged = not_judged.total
+            if unjudged:
+                note = f"did not judge {_not_judged_text(not_judged)}"
         elif name == "tap-issued-to-privileged-user":
             note = f"privileged users from {report.privileged_source} ({report.privileged_count:,})"
-        out.append(RuleStatus(name, rule.title, rule.level, len(matches.get(name, [])), active, note))
+        file = str(rule.path) if name in extra else None
+        count = len(matches.get(name, []))
+        out.append(RuleStatus(name, rule.title, rule.level, count, active, note, file, unjudged))
     return out
+
+
+def _not_judged_text(n: NotJudged) -> str:
+    parts = []
+    if n.no_session:
+        parts.append(f"{n.no_session:,} with no sign-in session in the logs")
+    if n.no_requirement:
+        parts.append(
+            f"{n.no_requirement:,} made in sessions whose sign-in has no authenticationRequirement (v1.0)"
+        )
+    return f"{n.total:,} security-info registration(s): " + " and ".join(parts)
+
+
+def _not_judged(store: Store, settings: DetectSettings) -> NotJudged:
+    """Successful registrations whose session security-info-registered-without-mfa cannot tell."""
+    since = "AND time >= ?" if settings.since is not None else ""
+    row = store.one(
+        f"""SELECT count(*) FILTER (WHERE session_signin_id IS NULL),
+                  count(*) FILTER (WHERE session_signin_id IS NOT NULL AND session_auth_requirement IS NULL)
+           FROM audit_events
+           WHERE lower(activity) IN ({_REGISTRATION_ACTIVITIES}) AND result = 'success' {since}""",
+        [settings.since.replace(tzinfo=None)] if settings.since is not None else [],
+    )
+    return NotJudged(int(row[0]), int(row[1]))
 
 
 def _notes(
@@ -268,13 +413,15 @@ def _notes(
     settings: DetectSettings,
     before: dict[str, int],
     totals: dict[str, int],
+    not_judged: NotJudged,
 ) -> list[str]:
+    logs = [f for f in files if f.not_a_log is None]
     notes = []
-    new = sum(f.new for f in files)
-    dups = sum(f.duplicates for f in files)
-    skipped = sum(f.skipped for f in files)
-    empty = [f.path.name for f in files if f.kind is None]
-    line = f"Read {len(files)} file(s): {new:,} new records"
+    new = sum(f.new for f in logs)
+    dups = sum(f.duplicates for f in logs)
+    skipped = sum(f.skipped for f in logs)
+    empty = [f.path.name for f in logs if f.empty]
+    line = f"Read {len(logs)} file(s): {new:,} new records"
     if dups:
         line += f", {dups:,} already in the store or repeated (skipped)"
     if skipped:
@@ -282,8 +429,22 @@ def _notes(
     if before["audits"] or before["signins"]:
         line += f"; the store held {before['audits'] + before['signins']:,} records before this run"
     notes.append(line + ".")
+    others = [f for f in files if f.not_a_log is not None]
+    if others:
+        listed = "; ".join(f"{f.path.name} ({f.not_a_log})" for f in others)
+        notes.append(f"Skipped {len(others)} file(s) that are not audit or sign-in logs: {listed}.")
     if empty:
         notes.append(f"Empty log file(s): {', '.join(empty)}.")
+    categories: dict[str, int] = {}
+    for f in logs:
+        for name, count in f.skipped_categories.items():
+            categories[name] = categories.get(name, 0) + count
+    if categories:
+        listed = ", ".join(f"{name} ({count:,})" for name, count in sorted(categories.items()))
+        notes.append(
+            "Diagnostic-settings records of categories detect does not read (neither audit nor sign-in "
+            f"records) were skipped: {listed}."
+        )
     if not totals["signin"]:
         notes.append(
             "No sign-in records: rules that need TAP use or new places (tap-bootstrapped-persistence) "
@@ -300,22 +461,33 @@ def _notes(
             f"{report.tickets:,} tickets read; a pass with no ticket for its user around that time alerts."
         )
     if report.signins_without_requirement:
-        row = store.one(
-            f"""SELECT count(*) FROM audit_events
-                WHERE lower(activity) IN ({_REGISTRATION_ACTIVITIES}) AND result = 'success'
-                  AND session_signin_id IS NOT NULL AND session_auth_requirement IS NULL"""
-        )
         notes.append(
-            f"{report.signins_without_requirement:,} of {report.signins:,} sign-ins have no "
-            "authenticationRequirement (the v1.0 shape): security-info-registered-without-mfa cannot "
-            "tell single- from multi-factor sessions there, so it did not judge "
-            f"{int(row[0]):,} registration(s) made in such sessions. Export beta sign-ins "
-            "(/beta/auditLogs/signIns) or Sentinel SigninLogs to evaluate it."
+            f"{report.signins_without_requirement:,} of {report.user_signins:,} user sign-ins have no "
+            "authenticationRequirement (the v1.0 shape): security-info-registered-without-mfa cannot tell "
+            "single- from multi-factor sessions there. Export beta sign-ins (/beta/auditLogs/signIns) or "
+            "Sentinel SigninLogs to evaluate it."
+        )
+    if not_judged.total:
+        notes.append(
+            f"security-info-registered-without-mfa did not judge {_not_judged_text(not_judged)}"
+            + (
+                f" (no successful sign-in of the user in the {settings.session_minutes} minutes before, "
+                "from that address: give the sign-in logs that cover them)"
+                if not_judged.no_session
+                else ""
+            )
+            + "."
+        )
+    if report.workload_signins:
+        notes.append(
+            f"{report.workload_signins:,} service-principal and managed-identity sign-ins: applications "
+            "signing in with their own credential, with no user and no user authentication to judge; the "
+            "built-in user rules leave them aside (rules given with --rules see them)."
         )
     if report.signins_without_details:
         notes.append(
-            f"{report.signins_without_details:,} sign-ins have no authenticationDetails: a Temporary Access "
-            "Pass's use is inferred from a sign-in to My Signins or My Profile within "
+            f"{report.signins_without_details:,} user sign-ins have no authenticationDetails: a Temporary "
+            "Access Pass's use is inferred from a sign-in to My Signins or My Profile within "
             f"{settings.tap_signin_minutes} minutes of its issuance "
             f"({report.tap_signins_inferred:,} such sign-ins)."
         )
