@@ -440,8 +440,9 @@ FIELDS: tuple[Field, ...] = (
         T,
         _S,
         "interactiveUser, nonInteractiveUser, servicePrincipal, managedIdentity.",
-        "signInEventTypes[0] (beta), else from isInteractive",
-        "from Type / Category (SigninLogs, AADNonInteractiveUserSignInLogs)",
+        "signInEventTypes[0] (beta), else from isInteractive; diagnostic settings: from the category",
+        "from Type / Category (SigninLogs, AADNonInteractiveUserSignInLogs, AADServicePrincipalSignInLogs, "
+        "AADManagedIdentitySignInLogs)",
     ),
     _f(
         "risk_level",
