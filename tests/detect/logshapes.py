@@ -185,6 +185,25 @@ _SIGNIN_CATEGORIES = {
 }
 
 
+def envelope(
+    category: str, when: str, operation: str, properties: dict[str, Any], **top: Any
+) -> dict[str, Any]:
+    """One diagnostic-settings record: the fields every category carries at the top, then ``properties``."""
+    return {
+        "time": when,
+        "resourceId": f"/tenants/{TENANT}/providers/Microsoft.aadiam",
+        "operationName": operation,
+        "operationVersion": "1.0",
+        "category": category,
+        "tenantId": TENANT,
+        "resultSignature": "None",
+        "durationMs": 0,
+        "Level": 4,
+        **top,
+        "properties": properties,
+    }
+
+
 def diagnostic(record: dict[str, Any], category: str | None = None) -> dict[str, Any]:
     """``record`` as one diagnostic-settings record of ``category`` (default: from the record's kind)."""
     if category is None:
@@ -192,110 +211,74 @@ def diagnostic(record: dict[str, Any], category: str | None = None) -> dict[str,
             category = "AuditLogs"
         else:
             category = _SIGNIN_CATEGORIES[(record.get("signInEventTypes") or ["interactiveUser"])[0]]
-    when = record.get("activityDateTime") or record.get("createdDateTime")
+    return envelope(
+        category,
+        record.get("activityDateTime") or record.get("createdDateTime") or "",
+        record.get("activityDisplayName") or "Sign-in activity",
+        record,
+        resultType=str((record.get("status") or {}).get("errorCode", "")),
+        callerIpAddress=record.get("ipAddress") or "",
+        correlationId=record.get("correlationId"),
+        identity=record.get("userDisplayName") or "",
+        location="NL",
+    )
+
+
+def _user(user: dict[str, Any]) -> dict[str, Any]:
     return {
-        "time": when,
-        "resourceId": f"/tenants/{TENANT}/providers/Microsoft.aadiam",
-        "operationName": record.get("activityDisplayName") or "Sign-in activity",
-        "operationVersion": "1.0",
-        "category": category,
-        "tenantId": TENANT,
-        "resultType": str((record.get("status") or {}).get("errorCode", "")),
-        "resultSignature": "None",
-        "durationMs": 0,
-        "callerIpAddress": record.get("ipAddress") or "",
-        "correlationId": record.get("correlationId"),
-        "identity": record.get("userDisplayName") or "",
-        "Level": 4,
-        "location": "NL",
-        "properties": record,
+        "userId": user["id"],
+        "userDisplayName": user["displayName"],
+        "userPrincipalName": user["userPrincipalName"],
     }
 
 
 def risky_user(user: dict[str, Any], when: str) -> dict[str, Any]:
-    return {
-        "time": when,
-        "resourceId": f"/tenants/{TENANT}/providers/microsoft.aadiam",
-        "operationName": "Risky user",
-        "operationVersion": "1.0",
-        "category": "RiskyUsers",
-        "tenantId": TENANT,
-        "resultSignature": "None",
-        "durationMs": 0,
-        "correlationId": user["id"],
-        "Level": 4,
-        "properties": {
-            "id": user["id"],
-            "userDisplayName": user["displayName"],
-            "userPrincipalName": user["userPrincipalName"],
-            "riskLastUpdatedDateTime": when,
-            "riskState": "atRisk",
-            "riskDetail": "none",
-            "riskLevel": "medium",
-            "isDeleted": False,
-            "isProcessing": False,
-        },
+    properties = {
+        "id": user["id"],
+        **_user(user),
+        "riskLastUpdatedDateTime": when,
+        "riskState": "atRisk",
+        "riskDetail": "none",
+        "riskLevel": "medium",
+        "isDeleted": False,
+        "isProcessing": False,
     }
+    return envelope("RiskyUsers", when, "Risky user", properties, correlationId=user["id"])
 
 
 def user_risk_event(user: dict[str, Any], when: str, ip: str) -> dict[str, Any]:
     """A UserRiskEvents record: its properties carry activityDateTime, like an audit record would."""
-    return {
-        "time": when,
-        "resourceId": f"/tenants/{TENANT}/providers/microsoft.aadiam",
-        "operationName": "User Risk Detection",
-        "operationVersion": "1.0",
-        "category": "UserRiskEvents",
-        "tenantId": TENANT,
-        "resultSignature": "None",
-        "durationMs": 0,
-        "callerIpAddress": ip,
-        "correlationId": "f3e2d1c0b9a8",
-        "Level": 4,
-        "properties": {
-            "id": "f3e2d1c0b9a8",
-            "riskEventType": "unfamiliarFeatures",
-            "riskState": "atRisk",
-            "riskLevel": "medium",
-            "source": "IdentityProtection",
-            "activity": "signin",
-            "ipAddress": ip,
-            "location": {"city": "Lagos", "state": "Lagos", "countryOrRegion": "NG"},
-            "activityDateTime": when,
-            "detectedDateTime": when,
-            "userId": user["id"],
-            "userDisplayName": user["displayName"],
-            "userPrincipalName": user["userPrincipalName"],
-        },
+    properties = {
+        "id": "f3e2d1c0b9a8",
+        "riskEventType": "unfamiliarFeatures",
+        "riskState": "atRisk",
+        "riskLevel": "medium",
+        "source": "IdentityProtection",
+        "activity": "signin",
+        "ipAddress": ip,
+        "location": {"city": "Lagos", "state": "Lagos", "countryOrRegion": "NG"},
+        "activityDateTime": when,
+        "detectedDateTime": when,
+        **_user(user),
     }
+    return envelope("UserRiskEvents", when, "User Risk Detection", properties, callerIpAddress=ip)
 
 
 def graph_activity(user: dict[str, Any], when: str) -> dict[str, Any]:
     """A MicrosoftGraphActivityLogs record (its ``properties.location`` is a string, not an object)."""
-    return {
-        "time": when,
-        "resourceId": f"/TENANTS/{TENANT}/PROVIDERS/MICROSOFT.AADIAM",
-        "operationName": "Microsoft Graph Activity",
-        "operationVersion": "v1.0",
-        "category": "MicrosoftGraphActivityLogs",
-        "tenantId": TENANT,
-        "resultSignature": "200",
-        "durationMs": 81,
-        "callerIpAddress": "198.51.100.23",
-        "correlationId": "a1b2c3d4-0000-4000-8000-000000000001",
-        "Level": 4,
+    properties = {
+        "timeGenerated": when,
         "location": "West Europe",
-        "properties": {
-            "timeGenerated": when,
-            "location": "West Europe",
-            "requestId": "a1b2c3d4-0000-4000-8000-000000000001",
-            "requestMethod": "GET",
-            "responseStatusCode": 200,
-            "userId": user["id"],
-            "requestUri": "https://graph.microsoft.com/v1.0/me/authentication/methods",
-            "ipAddress": "198.51.100.23",
-        },
+        "requestId": "a1b2c3d4-0000-4000-8000-000000000001",
+        "requestMethod": "GET",
+        "responseStatusCode": 200,
+        "userId": user["id"],
+        "requestUri": "https://graph.microsoft.com/v1.0/me/authentication/methods",
+        "ipAddress": "198.51.100.23",
     }
+    return envelope(
+        "MicrosoftGraphActivityLogs", when, "Microsoft Graph Activity", properties, location="West Europe"
+    )
 
 
 # -- Graph PowerShell SDK objects ----------------------------------------------------------------------------

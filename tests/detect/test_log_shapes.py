@@ -30,6 +30,7 @@ from tests.detect.logshapes import (
     user_risk_event,
     workload_signin,
 )
+from tests.detect.sentinel import signin_row
 
 T0 = "2026-03-02T09:14:05Z"
 
@@ -285,3 +286,20 @@ def test_user_objects_are_not_sign_ins(tmp_path: Path) -> None:
             ingest_file(store, path)
         assert store.count("signins") == 0
     assert "user" in str(caught.value)
+
+
+def test_a_trimmed_sentinel_export_is_not_taken_for_sdk_objects(tmp_path: Path) -> None:
+    """`SigninLogs | project CreatedDateTime, Id, UserPrincipalName, IPAddress, Status, ...`: PascalCase
+    columns, but the dynamic columns hold Graph's camelCase objects; the error code must survive."""
+    keep = ("Id", "CreatedDateTime", "UserPrincipalName", "UserId", "IPAddress", "AppDisplayName", "Status")
+    rows = [
+        {k: v for k, v in signin_row(signin("s-ok", T0)).items() if k in keep},
+        {k: v for k, v in signin_row(signin("s-bad", T0, error=50126)).items() if k in keep},
+    ]
+    path = tmp_path / "query.json"
+    path.write_bytes(orjson.dumps(rows))
+    with Store() as store:
+        report = ingest_file(store, path)
+        codes = store.rows("SELECT record_id, error_code, result FROM signins ORDER BY record_id")
+    assert report.source == "sentinel"
+    assert codes == [("s-bad", 50126, "failure"), ("s-ok", 0, "success")]

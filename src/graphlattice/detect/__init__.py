@@ -9,7 +9,8 @@
 
 Layers, each its own module: :mod:`.fields` (the canonical field set), :mod:`.store` and :mod:`.ingest`
 (logs into DuckDB once: :mod:`.sniff` tells what a file holds, :mod:`.readers` is the SQL that reads it,
-:mod:`.stream` rewrites appended documents as JSON Lines, :mod:`.locate` finds a bad record), :mod:`.enrich` (facts Sigma cannot express, in SQL), :mod:`.pack` and ``rules/``
+:mod:`.stream` rewrites appended documents as JSON Lines, :mod:`.locate` finds a bad record),
+:mod:`.enrich` (facts Sigma cannot express, in SQL), :mod:`.pack` and ``rules/``
 (the Sigma rule pack), :mod:`.sigma_sql` and :mod:`.engine` (Sigma to SQL, every rule one statement, in
 DuckDB's SQL or Spark's), :mod:`.spark` (the pack on Apache Spark over the event tables in Parquet),
 :mod:`.incidents` and :mod:`.containment` (what a match means and what to do), :mod:`.respond` (a plan

@@ -196,13 +196,32 @@ def classify(record: dict[str, Any]) -> tuple[str | None, str, bool] | None:
         ):
             return SIGNIN, "sentinel", False
         return None
+    if not _pascal_inside(record):
+        # PascalCase columns over camelCase objects: a Log Analytics export with its telltale columns
+        # projected away; read it as one (its dynamic columns hold Graph's camelCase objects)
+        if "activitydisplayname" in lower:
+            return AUDIT, "sentinel", False
+        if "createddatetime" in lower and "ipaddress" in lower:
+            return SIGNIN, "sentinel", False
+        return None
     if "ActivityDisplayName" in names:
         return AUDIT, "graph", True
-    if "CreatedDateTime" in names and any(k[:1].upper() + k[1:] in names for k in _SIGNIN_MARKS):
-        return SIGNIN, "graph", True
-    if "CreatedDateTime" in names and "IPAddress" in names:
+    if "CreatedDateTime" in names and (
+        "IPAddress" in names or any(k[:1].upper() + k[1:] in names for k in _SIGNIN_MARKS)
+    ):
         return SIGNIN, "graph", True
     return None
+
+
+def _pascal_inside(record: dict[str, Any]) -> bool:
+    """The record's nested objects have PascalCase keys too (a PowerShell SDK object), or it has none."""
+    for key, value in record.items():
+        if key == "AdditionalProperties":  # the SDK's bag of unknown properties keeps Graph's names
+            continue
+        inner = value[0] if isinstance(value, list) and value else value
+        if isinstance(inner, dict) and inner:
+            return all(key[:1].isupper() for key in inner if not key.startswith("@"))
+    return True
 
 
 def _describe(record: dict[str, Any], context: str | None) -> str:
