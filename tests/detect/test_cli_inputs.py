@@ -21,7 +21,9 @@ from tests.detect.logshapes import (
     diagnostic,
     graph_activity,
     jsonl,
+    powershell_json,
     risky_user,
+    sdk_object,
     signin,
     tap_issued,
     tap_story,
@@ -88,6 +90,28 @@ def test_an_incomplete_export_is_a_warning(tmp_path: Path) -> None:
         len(summary["warnings"]) == 1 and "signIns.json is an incomplete collection" in summary["warnings"][0]
     )
     assert "warning: signIns.json is an incomplete collection" in proc.stderr
+
+
+def test_a_powershell_export_through_the_cli(tmp_path: Path) -> None:
+    """Get-MgAuditLogDirectoryAudit / Get-MgBetaAuditLogSignIn | ConvertTo-Json, one array appended per
+    page with a byte order mark each (Windows PowerShell's /Date(ms)/ times); then the same file broken."""
+    audits, signins = tap_story()
+    audit_file, signin_file = tmp_path / "AuditLogs.json", tmp_path / "SignInLogs.json"
+    audit_file.write_bytes(powershell_json(sdk_object(audits, dates="ps51")))
+    pages = [powershell_json(sdk_object([record], dates="ps51")) for record in signins]
+    signin_file.write_bytes(b"".join(pages))
+    incidents, summary = summary_of(detect(str(audit_file), str(signin_file), "--format", "json"))
+    assert [i["rule"] for i in incidents if i["level"] == "critical"] == ["tap-bootstrapped-persistence"]
+    assert [f["new"] for f in summary["files"]] == [2, 2]
+    broken = pages[0] + pages[1].replace(b'"Id": "si-tap"', b'"Id": "si-tap" "Id"')
+    signin_file.write_bytes(broken)
+    proc = detect(str(audit_file), str(signin_file))
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    line = broken.splitlines().index(next(x for x in broken.splitlines() if b'"si-tap" "Id"' in x)) + 1
+    assert proc.returncode == 3 and len(lines) == 1, proc.stderr
+    assert f"{signin_file}:{line}: malformed JSON" in lines[0]
+    offset = broken.index(b'"Id"', broken.index(b"si-tap"))
+    assert f"at byte {offset}" in lines[0]
 
 
 # -- the run summary says what was not judged, and why ------------------------------------------------------
