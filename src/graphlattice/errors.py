@@ -9,7 +9,10 @@ The hierarchy, drawn once::
     │   ├── ConfigError               a config or waivers file is malformed
     │   ├── CatalogError              a risk article, check folder or detection rule is wrong (file:line)
     │   ├── LogError                  an audit or sign-in log file cannot be read (points at file:line)
-    │   └── ScenarioError             a Range scenario file is invalid (points at file:line)
+    │   ├── ScenarioError             a Range scenario file is invalid (points at file:line)
+    │   └── RangeError                a Range request that cannot be carried out; nothing changed
+    │       ├── ActionDenied          Entra would refuse the action (exit 4)
+    │       └── RangeBusy             another writer kept the range locked too long; retry (exit 75)
     ├── CollectError                  a live collection from Microsoft Graph cannot go on (sign-in refused,
     │                                 endpoint unreachable, retries exhausted) (exit 5)
     └── EntraRuleError                an Entra rule table (role matrix, strength, ...) is inconsistent
@@ -28,6 +31,8 @@ __all__ = [
     "GraphLatticeError",
     "InputError",
     "LogError",
+    "RangeBusy",
+    "RangeError",
     "ScenarioError",
     "SnapshotError",
     "UsageError",
@@ -115,6 +120,13 @@ class ActionDenied(RangeError):
         self.reason = reason
         self.records: list[dict[str, object]] = list(records or [])
         super().__init__(reason)
+
+
+class RangeBusy(RangeError):
+    """Another process kept the range's folder locked for longer than the writer would wait. Nothing changed;
+    trying again later is the fix, hence ``EX_TEMPFAIL`` (75) from sysexits rather than a bad-input code."""
+
+    exit_code = 75
 
 
 class CollectError(GraphLatticeError):

@@ -9,7 +9,8 @@ import pytest
 
 from graphlattice.errors import ActionDenied, RangeError
 from graphlattice.range.engine import Range
-from graphlattice.range.store import RangeStore, default_state_dir
+from graphlattice.range.principals import PRINCIPALS_FILE
+from graphlattice.range.store import DERIVED_FILES, RangeStore, default_state_dir
 from tests.range.engine_fixture import new_range, sign_in, upn
 
 
@@ -58,6 +59,7 @@ def test_writes_are_atomic_and_leave_no_temporary_files(tmp_path: Path) -> None:
     assert sorted(p.name for p in rng.state_dir.iterdir()) == [
         "journal.jsonl",
         "principals.json",
+        "range.lock",
         "seed.json",
         "state.json",
     ]
@@ -94,3 +96,28 @@ def test_two_ranges_side_by_side_do_not_mix(tmp_path: Path) -> None:
     one.act("advance-clock", {"minutes": "30"})
     assert Range.open(two.state_dir).now != Range.open(one.state_dir).now
     assert RangeStore(one.state_dir).exists() and RangeStore(two.state_dir).exists()
+
+
+def test_a_journal_cut_short_outside_the_range_keeps_its_whole_lines(tmp_path: Path) -> None:
+    rng = new_range(tmp_path)
+    for minutes in ("1", "2", "3"):
+        rng.act("advance-clock", {"minutes": minutes})
+    path = rng.state_dir / "journal.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(lines[0] + lines[1][:10])  # the second line torn, the third gone
+    expected = [orjson.loads(lines[0]), orjson.loads(lines[2])]  # the last one is in the commit record
+    assert Range.open(rng.state_dir).journal() == expected
+    rng.act("advance-clock", {"minutes": "4"})
+    assert [e["params"]["minutes"] for e in Range.open(rng.state_dir).journal()] == ["1", "3", "4"]
+    assert [orjson.loads(line) for line in path.read_bytes().splitlines()][:2] == expected
+
+
+def test_the_store_knows_every_file_of_a_range(tmp_path: Path) -> None:
+    assert PRINCIPALS_FILE in DERIVED_FILES  # so a killed writer's temporary copy of it is cleaned up
+    rng = new_range(tmp_path)
+    (rng.state_dir / f".{PRINCIPALS_FILE}.abc123.tmp").write_bytes(b"{")
+    (rng.state_dir / "notes.txt").write_text("the learner's own file")
+    rng.act("advance-clock", {"minutes": "1"})
+    assert not (rng.state_dir / f".{PRINCIPALS_FILE}.abc123.tmp").exists()
+    Range.remove(rng.state_dir)
+    assert [p.name for p in rng.state_dir.iterdir()] == ["notes.txt"]

@@ -39,7 +39,8 @@ Contract notes for the scenario layer (deviations from, and additions to, the sh
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -48,9 +49,17 @@ import orjson
 
 from graphlattice.errors import ActionDenied, RangeError
 from graphlattice.range.actions import ACTIONS, ActionResult, run_action
-from graphlattice.range.principals import PRINCIPALS_FILE, PrincipalIndex, write_index
+from graphlattice.range.principals import PrincipalIndex, write_index
 from graphlattice.range.state import RangeState
-from graphlattice.range.store import RangeStore, default_state_dir
+from graphlattice.range.store import (
+    JOURNAL_FILE,
+    SEED_FILE,
+    RangeStore,
+    StateVersion,
+    commit_for,
+    commit_record,
+    default_state_dir,
+)
 from graphlattice.tenant.collections import COLLECTIONS
 from graphlattice.tenant.model import Tenant
 
@@ -60,6 +69,7 @@ if TYPE_CHECKING:
 __all__ = ["ActionResult", "Range", "RangeState", "apply_action", "default_state_dir"]
 
 RANGE_FORMAT = 1
+_OPTIMISTIC_READS = 5
 _SECRET_KEYS = frozenset({"password", "newpassword", "current_password", "code", "temporaryaccesspass"})
 
 
@@ -97,7 +107,13 @@ def apply_action(
 
 
 class Range:
-    """One range in one state directory. Use :meth:`start`, :meth:`seeded` or :meth:`open`."""
+    """One range in one state directory. Use :meth:`start`, :meth:`seeded` or :meth:`open`.
+
+    Several processes may use one folder at once (the command line, scripts, ``range serve``). A
+    :class:`Range` is a snapshot of the folder as it was read; every write first takes the folder's lock and
+    reloads the range if someone else committed since, so no action is lost, and :meth:`refresh` brings a
+    reader up to date. See :mod:`graphlattice.range.store` for the files and the lock.
+    """
 
     def __init__(self, store: RangeStore, state: RangeState, meta: dict[str, Any]) -> None:
         self._store = store
@@ -105,6 +121,10 @@ class Range:
         self._meta = meta
         self._recording: list[dict[str, Any]] | None = None
         self._scenario: Scenario | None = None
+        self._version: StateVersion | None = None  # the committed state this object holds (None: not read)
+        self._record: dict[str, Any] = {}  # that state's commit record: journal length, companion files
+        self._lines: list[bytes] = []  # journal lines of a start or reset, committed with its state
+        self._locked = False
 
     # ---- creating and opening -----------------------------------------------------------------------
 
@@ -156,94 +176,188 @@ class Range:
     def _create(cls, state_dir: Path | None, state: RangeState, meta: dict[str, Any]) -> Range:
         store = RangeStore(state_dir if state_dir is not None else default_state_dir())
         store.create()
-        meta = {"format": RANGE_FORMAT, "hintsUsed": 0, **meta}
-        store.write_seed({"format": RANGE_FORMAT, "meta": meta, "state": state.to_json(), "timeline": []})
-        store.reset_journal()
-        return cls(store, state, meta)
+        return cls(store, state, {"format": RANGE_FORMAT, "hintsUsed": 0, **meta})
 
     def _play(self, play: Callable[[Range], None]) -> None:
-        self._recording = []
+        """Seed, play the prelude and commit state, seed and journal in one step (nothing on failure)."""
+        fresh = not self._store.exists()
         try:
-            play(self)
-        finally:
-            timeline, self._recording = self._recording, None
-        seed = self._store.read_seed()
-        seed["timeline"] = timeline
-        self._store.write_seed(seed)
-        self._save()
+            self._play_and_commit(play)
+        except BaseException:
+            if fresh and not self._store.exists():  # leave no lock file in a folder that holds no range
+                self._store.lock_path.unlink(missing_ok=True)
+            raise
+
+    def _play_and_commit(self, play: Callable[[Range], None]) -> None:
+        seeded = orjson.Fragment(orjson.dumps(self._state.to_json(), option=orjson.OPT_SORT_KEYS))
+        seed = {
+            "format": RANGE_FORMAT,
+            "meta": orjson.Fragment(orjson.dumps(self._meta, option=orjson.OPT_SORT_KEYS)),
+            "state": seeded,
+        }
+        with self._writing(fresh=True):
+            self._recording, self._lines = [], []
+            try:
+                play(self)
+                seed["timeline"] = self._recording
+                journal = b"".join(self._lines)
+                self._save(
+                    {SEED_FILE: orjson.dumps(seed, option=orjson.OPT_SORT_KEYS), JOURNAL_FILE: journal}
+                )
+            finally:
+                self._recording, self._lines = None, []
 
     @classmethod
     def open(cls, state_dir: Path | None = None) -> Range:
-        """Reopen a range exactly as it was left."""
+        """Reopen a range exactly as it was last committed."""
         store = RangeStore(state_dir if state_dir is not None else default_state_dir())
         if not store.exists():
             raise RangeError(f"no range in {store.root}; run 'graphlattice range start SCENARIO' first")
-        doc = store.read_state()
+        state, meta, version, record = cls._read(store)
+        rng = cls(store, state, meta)
+        rng._version, rng._record = version, record
+        return rng
+
+    @staticmethod
+    def _read(store: RangeStore) -> tuple[RangeState, dict[str, Any], StateVersion, dict[str, Any]]:
+        doc, version = store.read_state()
         if doc.get("format") != RANGE_FORMAT or not isinstance(doc.get("state"), dict):
             raise RangeError(f"{store.state_path} is not a range state this version can read")
         meta = doc.get("meta")
-        return cls(store, RangeState.from_json(doc["state"]), dict(meta) if isinstance(meta, dict) else {})
+        meta = dict(meta) if isinstance(meta, dict) else {}
+        return RangeState.from_json(doc["state"]), meta, version, commit_record(doc)
+
+    def _load(self) -> None:
+        state, meta, version, record = self._read(self._store)
+        if (meta.get("scenarioId"), meta.get("scenarioPath")) != (
+            self._meta.get("scenarioId"),
+            self._meta.get("scenarioPath"),
+        ):
+            self._scenario = None  # started over with another scenario meanwhile
+        self._state, self._meta, self._version, self._record = state, meta, version, record
+
+    def is_current(self) -> bool:
+        """Nobody has committed a change to the folder since this object read or wrote it (one ``stat``)."""
+        return self._version is not None and self._version.is_current()
+
+    def refresh(self) -> bool:
+        """Reload the range if another process (or object) committed a change; True when it did."""
+        if self.is_current():
+            return False
+        self._load()
+        return True
 
     # ---- acting -------------------------------------------------------------------------------------
 
+    @contextmanager
+    def _writing(self, *, fresh: bool = False) -> Iterator[None]:
+        """Hold the folder's lock with this object up to date (nested calls share the outer hold).
+
+        ``fresh``: this object is a new range about to replace whatever the folder holds.
+        """
+        if self._locked:
+            yield
+            return
+        with self._store.lock():
+            self._locked = True
+            try:
+                if fresh:
+                    self._store.recover(None)
+                else:
+                    self.refresh()
+                    self._store.recover(self._record)
+                yield
+            finally:
+                self._locked = False
+
     def act(self, action: str, params: Mapping[str, Any], *, actor: str | None = None) -> ActionResult:
-        """Carry out an action, persist the state and journal it. Raises ActionDenied / RangeError."""
+        """Carry out an action, persist the state and journal it. Raises ActionDenied / RangeError.
+
+        Waits for the folder's lock (see :mod:`graphlattice.range.store`) and acts on the latest committed
+        state; when this returns, the action is committed and every other process sees it.
+        """
         if action not in ACTIONS:
             raise RangeError(f"unknown action {action!r}; actions: {', '.join(sorted(ACTIONS))}")
-        entry: dict[str, Any] = {
-            "at": self._state.clock.iso(),
-            "actor": actor,
-            "action": action,
-            "params": _redact(dict(params)),
-        }
-        if self._recording is not None:
-            self._recording.append({"action": action, "params": dict(params), "actor": actor})
-        try:
-            result = apply_action(self._state, action, params, actor=actor)
-        except ActionDenied as denied:
-            entry.update(outcome="denied", message=denied.reason)
-            self._commit(entry)
-            raise
-        entry.update(
-            outcome="ok",
-            message=result.message,
-            data=_redact(result.data),
-            records=[r.get("id") for r in result.records],
-        )
-        self._commit(entry)
-        return result
+        with self._writing():
+            entry: dict[str, Any] = {
+                "at": self._state.clock.iso(),
+                "actor": actor,
+                "action": action,
+                "params": _redact(dict(params)),
+            }
+            if self._recording is not None:
+                self._recording.append({"action": action, "params": dict(params), "actor": actor})
+            logged = self._logged()
+            try:
+                result = apply_action(self._state, action, params, actor=actor)
+            except ActionDenied as denied:
+                entry.update(outcome="denied", message=denied.reason)
+                self._commit(entry, changed=self._logged() != logged)
+                raise
+            entry.update(
+                outcome="ok",
+                message=result.message,
+                data=_redact(result.data),
+                records=[r.get("id") for r in result.records],
+            )
+            self._commit(entry, changed=True)
+            return result
+
+    def _logged(self) -> tuple[int, int, int]:
+        """What a refusal may leave behind (ids drawn, failure records): all else is restored."""
+        return self._state.ids.counter, len(self._state.audits), len(self._state.sign_ins)
 
     def simulate(self, action: str, params: Mapping[str, Any], *, actor: str | None = None) -> ActionResult:
         """Run an action on a copy of the state: nothing persists, the range's logs are untouched."""
         return run_action(self.peek(), action, params, actor=actor)
 
-    def _commit(self, entry: dict[str, Any]) -> None:
-        if self._recording is None:
-            self._save()
+    def _commit(self, entry: dict[str, Any], *, changed: bool) -> None:
+        """Commit an action: the state naming its journal line, then the line (see ``range.store``); a
+        refusal that ``changed`` nothing is the line alone; a start or reset commits all at its end."""
         entry["clock"] = self._state.clock.iso()
-        self._store.append_journal(entry)
+        line = orjson.dumps(entry, option=orjson.OPT_SORT_KEYS) + b"\n"
+        if self._recording is not None:
+            self._lines.append(line)
+            return
+        try:
+            if changed:
+                self._save(line=line)
+            self._store.append_journal(line)
+        except BaseException:
+            self._version = None  # memory may be ahead of the folder: the next use reloads what was committed
+            raise
 
-    def _save(self) -> None:
-        self._store.write_state({"format": RANGE_FORMAT, "meta": self._meta, "state": self._state.to_json()})
+    def _save(self, companions: Mapping[str, bytes] | None = None, *, line: bytes | None = None) -> None:
+        """Commit the state, with the journal ``line`` of its action or the ``companions`` of a start."""
+        if companions and JOURNAL_FILE in companions:
+            record = {"journalBytes": len(companions[JOURNAL_FILE])}
+        elif line is not None:
+            record = commit_for(self._record, line=line, start=self._store.journal_size())
+        else:
+            record = commit_for(self._record)
+        document = {"format": RANGE_FORMAT, "meta": self._meta, "state": self._state.to_json()}
+        self._record, self._version = self._store.write_state(document, record, companions)
         write_index(self._store, self._state)
 
     def reset(self) -> None:
         """Re-seed exactly and replay the recorded timeline; hints used go back to zero."""
-        seed = self._store.read_seed()
-        if seed.get("format") != RANGE_FORMAT or not isinstance(seed.get("state"), dict):
-            raise RangeError(f"{self._store.seed_path} is not a seed this version can read")
-        self._state = RangeState.from_json(seed["state"])
-        self._meta["hintsUsed"] = 0
-        self._store.reset_journal()
-        steps = seed.get("timeline") or []
-        self._recording = []
-        try:
-            for step in steps:
-                with contextlib.suppress(ActionDenied):  # denied when it was first played, too
-                    self.act(str(step["action"]), dict(step.get("params") or {}), actor=step.get("actor"))
-        finally:
-            self._recording = None
-        self._save()
+        with self._writing():
+            seed = self._store.read_seed()
+            if seed.get("format") != RANGE_FORMAT or not isinstance(seed.get("state"), dict):
+                raise RangeError(f"{self._store.seed_path} is not a seed this version can read")
+            try:
+                self._state = RangeState.from_json(seed["state"])
+                self._meta["hintsUsed"] = 0
+                self._recording, self._lines = [], []
+                for step in seed.get("timeline") or []:
+                    with contextlib.suppress(ActionDenied):  # denied when it was first played, too
+                        self.act(str(step["action"]), dict(step.get("params") or {}), actor=step.get("actor"))
+                self._save({JOURNAL_FILE: b"".join(self._lines)})
+            except BaseException:
+                self._version = None
+                raise
+            finally:
+                self._recording, self._lines = None, []
 
     # ---- looking ------------------------------------------------------------------------------------
 
@@ -280,9 +394,10 @@ class Range:
 
     def use_hint(self) -> int:
         """Count one more hint taken; returns the new count (persisted)."""
-        self._meta["hintsUsed"] = self.hints_used + 1
-        self._save()
-        return self.hints_used
+        with self._writing():
+            self._meta["hintsUsed"] = self.hints_used + 1
+            self._save()
+            return self.hints_used
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -290,7 +405,13 @@ class Range:
         return self._meta
 
     def save_meta(self) -> None:
-        self._save()
+        """Persist the keys set in :attr:`meta`; when another process committed meanwhile, they are laid
+        over its meta (the hint count stays the folder's)."""
+        mine = dict(self._meta)
+        with self._writing():
+            mine["hintsUsed"] = self._meta.get("hintsUsed", 0)
+            self._meta.update(mine)
+            self._save()
 
     def peek(self) -> RangeState:
         """A deep copy of the state, safe to change (verification replays footholds on it)."""
@@ -315,7 +436,19 @@ class Range:
         return copied
 
     def journal(self) -> list[dict[str, Any]]:
-        return list(self._store.journal())
+        """Every committed journal entry, oldest first (the range is refreshed first).
+
+        Read without the lock, like the state: a commit while reading shows as a new state version, and the
+        read starts over (under the shared lock if writers keep coming).
+        """
+        for _ in range(_OPTIMISTIC_READS):
+            self.refresh()
+            entries = list(self._store.journal(self._record))
+            if self.is_current():
+                return entries
+        with self._store.lock(shared=True):
+            self.refresh()
+            return list(self._store.journal(self._record))
 
     def export(self, out_dir: Path) -> None:
         """A snapshot directory of the tenant now, plus ``directoryAudits.jsonl`` and ``signIns.jsonl``."""
@@ -347,8 +480,4 @@ class Range:
     @staticmethod
     def remove(state_dir: Path) -> None:
         """Delete a range directory (only files the Range writes)."""
-        store = RangeStore(state_dir)
-        for path in (store.state_path, store.journal_path, store.seed_path, store.root / PRINCIPALS_FILE):
-            path.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):
-            store.root.rmdir()
+        RangeStore(state_dir).remove()

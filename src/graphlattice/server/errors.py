@@ -9,7 +9,9 @@ Codes (reference/graph.md §9): 400 ``Request_BadRequest`` (malformed input; ``R
 a well-formed query Graph does not support), 401 ``InvalidAuthenticationToken``, 403
 ``Authorization_RequestDenied``, 404 ``Request_ResourceNotFound``, 405 (a method the resource does not take),
 424 ``FailedDependency`` (inside ``$batch``), 429 ``TooManyRequests``, 501 ``NotImplemented`` (real Graph
-serves it, the Range does not; see docs/graph-parity.md).
+serves it, the Range does not; see docs/graph-parity.md), 503 ``serviceNotAvailable`` with ``Retry-After``
+(Graph's answer when the service is temporarily busy; the Range's when another process held its folder's
+lock for too long).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ __all__ = [
     "NOT_IMPLEMENTED",
     "THROTTLED",
     "UNAUTHORIZED",
+    "UNAVAILABLE",
     "UNSUPPORTED_QUERY",
     "GraphError",
     "bad_request",
@@ -42,6 +45,7 @@ FORBIDDEN = "Authorization_RequestDenied"
 NOT_FOUND = "Request_ResourceNotFound"
 NOT_IMPLEMENTED = "NotImplemented"
 THROTTLED = "TooManyRequests"
+UNAVAILABLE = "serviceNotAvailable"
 
 
 class GraphError(Exception):

@@ -5,16 +5,15 @@ piece by piece) from a copy of the state and serves every read until an action c
 through :meth:`RangeService.act`, i.e. :meth:`Range.act <graphlattice.range.engine.Range.act>`, so they are
 journaled and logged exactly like the command line's; each one starts a new generation of views.
 
-The command line may act on the same folder while the server runs (learners mix the two): the state file is
-checked on every request and a change made by someone else reloads the range.
+The command line may act on the same folder while the server runs (learners mix the two): every request
+checks (one ``stat``) whether someone else committed a change, and reloads the range only then; every action
+takes the folder's lock and starts from the latest committed state, so neither face undoes the other's.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from graphlattice.range.engine import Range
 from graphlattice.range.principals import read_index
 from graphlattice.range.sessions import user_active_roles
 from graphlattice.range.state import RangeState
-from graphlattice.range.store import STATE_FILE, default_state_dir
+from graphlattice.range.store import default_state_dir
 from graphlattice.server.auth import RANGE_CLIENT_APP_ID, Principal, load_secret, mint_token
 from graphlattice.tenant.model import Tenant
 
@@ -176,13 +175,6 @@ class Views:
         return frozenset(held)
 
 
-@dataclass(frozen=True, slots=True)
-class _Stamp:
-    mtime_ns: int
-    size: int
-    inode: int
-
-
 class RangeService:
     """The range a server process serves (one per process)."""
 
@@ -193,7 +185,6 @@ class RangeService:
         self.lock = threading.RLock()
         self.generation = 0
         self._views: Views | None = None
-        self._stamp = self._read_stamp()
         self.operations: dict[str, Json] = {}  # resetPassword long-running operations, by id
         self.views().user("")  # build the first views now, not on the first request (seconds at 100k users)
 
@@ -201,28 +192,20 @@ class RangeService:
     def range(self) -> Range:
         return self._rng
 
-    def _read_stamp(self) -> _Stamp | None:
-        try:
-            st = os.stat(self.state_dir / STATE_FILE)
-        except OSError:
-            return None
-        return _Stamp(st.st_mtime_ns, st.st_size, st.st_ino)
-
     def refresh(self) -> None:
-        """Reload when someone else (the command line) changed the range since we last looked."""
-        stamp = self._read_stamp()
-        if stamp == self._stamp or stamp is None:
+        """Reload when someone else (the command line) committed a change since we last looked.
+
+        One ``stat`` when nothing changed (see :class:`~graphlattice.range.store.StateVersion`).
+        """
+        if self._rng.is_current():
             return
         with self.lock:
-            stamp = self._read_stamp()
-            if stamp == self._stamp or stamp is None:
-                return
             try:
-                self._rng = Range.open(self.state_dir)
+                reloaded = self._rng.refresh()
             except RangeError:
-                return  # caught mid-write by another process: keep serving what we have
-            self._stamp = stamp
-            self._bump()
+                return  # the folder cannot be read right now (removed, damaged): keep serving what we have
+            if reloaded:
+                self._bump()
 
     def _bump(self) -> None:
         self.generation += 1
@@ -239,13 +222,16 @@ class RangeService:
         return views
 
     def act(self, action: str, params: Mapping[str, Any], *, actor: str) -> ActionResult:
-        """Carry out a Range action as ``actor`` (journaled and logged like the command line's)."""
+        """Carry out a Range action as ``actor`` (journaled and logged like the command line's).
+
+        :meth:`Range.act <graphlattice.range.engine.Range.act>` waits for the folder's lock and acts on
+        the latest committed state, so a change another process made meanwhile is kept, and is served
+        from the next view on.
+        """
         with self.lock:
-            self.refresh()
             try:
                 return self._rng.act(action, params, actor=actor)
             finally:
-                self._stamp = self._read_stamp()
                 self._bump()
 
     # ---- principals and tokens -----------------------------------------------------------------------

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from graphlattice.errors import ActionDenied, RangeError
+from graphlattice.errors import ActionDenied, RangeBusy, RangeError
 from graphlattice.range.actions import ActionResult
 from graphlattice.server import access as A
 from graphlattice.server.context import GraphContext
-from graphlattice.server.errors import FORBIDDEN, GraphError, bad_request, not_found
+from graphlattice.server.errors import FORBIDDEN, UNAVAILABLE, GraphError, bad_request, not_found
 
 __all__ = ["NS", "act", "directory_shape", "user_or_404", "with_sign_in_activity", "without"]
 
@@ -35,7 +35,8 @@ USER_SELECT_ONLY = frozenset({"signInActivity", "signInSessionsValidFromDateTime
 
 def act(ctx: GraphContext, action: str, params: Mapping[str, Any], access: A.Access) -> ActionResult:
     """Carry out a Range action as the signed-in user; refusals become Graph errors (403 for missing
-    privileges, 400 for what the service itself refuses, e.g. a lifetime outside the policy)."""
+    privileges, 400 for what the service itself refuses, e.g. a lifetime outside the policy; 503 with
+    ``Retry-After`` when another process kept the range's folder locked too long, nothing changed)."""
     actor = ctx.actor(access)
     try:
         return ctx.service.act(action, dict(params), actor=actor)
@@ -43,6 +44,8 @@ def act(ctx: GraphContext, action: str, params: Mapping[str, Any], access: A.Acc
         if denied.reason.startswith("Insufficient privileges"):
             raise GraphError(403, FORBIDDEN, denied.reason) from None
         raise bad_request(denied.reason) from None
+    except RangeBusy as busy:
+        raise GraphError(503, UNAVAILABLE, str(busy), headers={"Retry-After": "1"}) from None
     except RangeError as exc:
         raise bad_request(str(exc)) from None
 
