@@ -180,6 +180,20 @@ def _live_options(fn: Callable[..., None]) -> Callable[..., None]:
     return _sign_in_options(fn)
 
 
+def _warn_secret_on_command_line(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """A secret typed as an option's value is visible to every local user (ps, /proc) and lands in shell
+    history: say so once, without the value, and name the ways that keep it private."""
+    from click.core import ParameterSource
+
+    if value and ctx.get_parameter_source(str(param.name)) is ParameterSource.COMMANDLINE:
+        click.echo(
+            f"warning: a secret given as {param.opts[0]} VALUE shows in ps and shell history, and this use "
+            "is deprecated; set GRAPHLATTICE_TOKEN, or use --token-file FILE or --token-command instead",
+            err=True,
+        )
+    return value
+
+
 def _sign_in_options(fn: Callable[..., None]) -> Callable[..., None]:
     """Which endpoint and how to sign in (collect, assess --live, respond): the fields of LiveOptions."""
     options = [
@@ -210,7 +224,15 @@ def _sign_in_options(fn: Callable[..., None]) -> Callable[..., None]:
             "--token",
             envvar="GRAPHLATTICE_TOKEN",
             metavar="TOKEN",
-            help="Bearer token to send (or set GRAPHLATTICE_TOKEN); for --base-url.",
+            callback=_warn_secret_on_command_line,
+            help="Bearer token to send, for --base-url: set GRAPHLATTICE_TOKEN rather than giving it here "
+            "(a value on the command line shows in ps; deprecated).",
+        ),
+        click.option(
+            "--token-file",
+            type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+            metavar="FILE",
+            help="Read the bearer token from the first line of FILE ('-': standard input).",
         ),
         click.option(
             "--token-command",
@@ -1333,6 +1355,26 @@ def detect(
     help="For a plan that resets a password: the new one, from environment variable VAR (default: Entra "
     "generates one, which is not shown).",
 )
+@click.option(
+    "--new-password-file",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    metavar="FILE",
+    help="As --new-password-env, from the first line of FILE ('-': standard input, then --yes is needed).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Settings file naming the break-glass accounts (breakGlassAccounts; default: ./graphlattice.yaml "
+    "if present). They are never acted on unless --allow-break-glass names them.",
+)
+@click.option(
+    "--allow-break-glass",
+    "allow_break_glass",
+    multiple=True,
+    metavar="UPN|ID",
+    help="Act on this break-glass account after all (repeatable; --yes does not cover it).",
+)
 @_sign_in_options
 def respond(
     incident_file: Path,
@@ -1342,12 +1384,16 @@ def respond(
     apply: bool,
     yes: bool,
     new_password_env: str | None,
+    new_password_file: Path | None,
+    config_path: Path | None,
+    allow_break_glass: tuple[str, ...],
     **conn: Any,
 ) -> None:
     """Apply an incident's containment plan (from 'detect --format json') through Microsoft Graph.
 
     \b
-    Resolves the method ids from the user's methods, prints the exact Graph calls, and stops there
+    Derives the plan from the incident's facts (a file whose plan says anything else is refused),
+    resolves the method ids from the user's methods, prints the exact Graph calls, and stops there
     unless --apply; then asks (or --yes), makes the calls in order, and reads back what changed:
       graphlattice detect logs/*.jsonl --format json > incidents.json
       graphlattice respond incidents.json --rule tap-bootstrapped-persistence \\
@@ -1359,15 +1405,11 @@ def respond(
     from graphlattice.detect.respond import load_incident
     from graphlattice.detect.respond import respond as run_response
 
-    if apply and not yes and not sys.stdin.isatty():
+    reads_stdin = new_password_file == Path("-") or conn.get("token_file") == Path("-")
+    if apply and not yes and (reads_stdin or not sys.stdin.isatty()):
         raise UsageError("not applying: no terminal to confirm on; add --yes to apply without asking")
-    password = None
-    if new_password_env:
-        password = os.environ.get(new_password_env)
-        if not password:
-            raise UsageError(
-                f"environment variable {new_password_env} is not set (it holds the new password)"
-            )
+    password = _respond_password(new_password_env, new_password_file)
+    guard = _respond_guard(config_path, allow_break_glass)
     incident = load_incident(incident_file, choose=choose, rule=rule)
     live = LiveOptions(**conn)
     run_response(
@@ -1379,7 +1421,41 @@ def respond(
         confirm=lambda: yes or click.confirm("Make these calls?", default=False, err=True),
         method_ids=method_ids,
         new_password=password,
+        guard=guard,
+        source=str(incident_file),
     )
+
+
+def _respond_password(env: str | None, path: Path | None) -> str | None:
+    """The new password for a reset, from an environment variable or a file (never an option's value)."""
+    if env and path:
+        raise UsageError("give the new password one way: --new-password-env or --new-password-file")
+    if env:
+        password = os.environ.get(env)
+        if not password:
+            raise UsageError(f"environment variable {env} is not set (it holds the new password)")
+        return password
+    if path is None:
+        return None
+    from graphlattice.collect.auth import read_secret
+
+    return read_secret(path, "--new-password-file", "the new password")
+
+
+def _respond_guard(config_path: Path | None, allowed: tuple[str, ...]) -> Any:
+    """The break-glass accounts from the settings (--config, else ./graphlattice.yaml when present)."""
+    from graphlattice.checks.config import load_config
+    from graphlattice.detect.respond import Guard
+
+    path = config_path
+    if path is None and Path("graphlattice.yaml").is_file():
+        path = Path("graphlattice.yaml")
+    if path is None:
+        return Guard(allowed=allowed)
+    if not path.is_file():
+        raise UsageError(f"--config {path}: no such settings file")
+    config = load_config(path)
+    return Guard(config.break_glass, str(path), allowed)
 
 
 # ---- rules (the detection rule pack: list, validate, export) ---------------------------------------------

@@ -29,7 +29,6 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,95 +47,36 @@ from graphlattice.detect.respond import (
     respond,
 )
 from graphlattice.errors import InputError, UsageError
-from graphlattice.server.serve import RunningServer, background
-
-ENV = {**os.environ, "PYTHONHASHSEED": "0", "COLUMNS": "200"}
-ENV.pop("GRAPHLATTICE_TOKEN", None)
-NORTHWIND = "northwind-traders.example"
-NOOR = f"noor.haddad@{NORTHWIND}"  # Global Administrator, the defender
-ELIF = f"elif.demir@{NORTHWIND}"  # Reports Reader
-MIA = f"mia.hoffmann@{NORTHWIND}"  # the victim
-MIA_ID = "65ae8da1-3b63-5d4b-a1d3-aa2bf73e1bb5"
-INES = "ines.carvalho@adventure-works.example"  # Global Administrator in registration-gate-bypass
-TAP_RULE = "tap-bootstrapped-persistence"
-
-
-def cli(*args: str | Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """``graphlattice ARGS`` in a fresh process (no terminal: stdin is a pipe)."""
-    return subprocess.run(
-        [sys.executable, "-m", "graphlattice", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=ENV,
-        input=stdin or "",
-        check=False,
-    )
-
-
-def ok(*args: str | Path) -> str:
-    done = cli(*args)
-    assert done.returncode == 0, f"graphlattice {' '.join(map(str, args))}: {done.stderr}"
-    return done.stdout
-
-
-def error_line(done: subprocess.CompletedProcess[str]) -> str:
-    """The one line a refused command prints on stderr."""
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, done.stderr
-    assert lines[0].startswith("error: "), lines[0]
-    return lines[0]
-
-
-def files(state: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(state)): p.read_bytes() for p in sorted(state.rglob("*")) if p.is_file()}
-
-
-def verdict(state: Path) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads(ok("range", "verify", "--state", state, "--format", "json"))
-    return result
-
-
-@dataclass(frozen=True)
-class Played:
-    pristine: Path  # the range right after the scenario played; copied, never served
-    incidents: Path  # detect --format json over its export
-
-    def fresh(self, where: Path) -> Path:
-        state = where / "state"
-        shutil.copytree(self.pristine, state)
-        return state
-
-
-def _play(root: Path, scenario: str) -> Played:
-    ok("range", "start", scenario, "--state", root / "state")
-    ok("range", "export", root / "export", "--state", root / "state")
-    report = ok(
-        "detect",
-        root / "export" / "directoryAudits.jsonl",
-        root / "export" / "signIns.jsonl",
-        "--format",
-        "json",
-    )
-    (root / "incidents.json").write_text(report)
-    return Played(root / "state", root / "incidents.json")
+from graphlattice.server.serve import background
+from tests.detect.respondkit import (
+    ELIF,
+    ENV,
+    INES,
+    MIA,
+    MIA_ID,
+    NOOR,
+    TAP_RULE,
+    Played,
+    Served,
+    cli,
+    error_line,
+    files,
+    methods_of,
+    ok,
+    play,
+    respond_cli,
+    verdict,
+)
 
 
 @pytest.fixture(scope="module")
 def tap(tmp_path_factory: pytest.TempPathFactory) -> Played:
-    return _play(tmp_path_factory.mktemp("tap-persistence"), "tap-persistence")
+    return play(tmp_path_factory.mktemp("tap-persistence"), "tap-persistence")
 
 
 @pytest.fixture(scope="module")
 def gate(tmp_path_factory: pytest.TempPathFactory) -> Played:
-    return _play(tmp_path_factory.mktemp("registration-gate-bypass"), "registration-gate-bypass")
-
-
-@dataclass(frozen=True)
-class Served:
-    state: Path
-    server: RunningServer
-    incidents: Path
+    return play(tmp_path_factory.mktemp("registration-gate-bypass"), "registration-gate-bypass")
 
 
 @pytest.fixture()
@@ -145,20 +85,6 @@ def served(tap: Played, tmp_path: Path) -> Iterator[Served]:
     state = tap.fresh(tmp_path)
     with background(state) as server:
         yield Served(state, server, tap.incidents)
-
-
-def methods_of(server: RunningServer, user_id: str) -> list[dict[str, Any]]:
-    answer = httpx.get(
-        f"{server.url}/v1.0/users/{user_id}/authentication/methods",
-        headers={"Authorization": f"Bearer {server.token(NOOR)}"},
-    )
-    answer.raise_for_status()
-    items: list[dict[str, Any]] = answer.json()["value"]
-    return items
-
-
-def respond_cli(incidents: Path, server: RunningServer, token: str, *extra: str) -> Any:
-    return cli("respond", incidents, "--rule", TAP_RULE, "--base-url", server.url, "--token", token, *extra)
 
 
 # ---- tap-persistence, end to end ---------------------------------------------------------------------
@@ -326,7 +252,7 @@ def test_registration_without_mfa_resets_the_password_and_contains(gate: Played,
     args: list[str | Path] = ["respond", gate.incidents, "--rule", "security-info-registered-without-mfa"]
     with background(state) as server:
         token = server.token(INES)
-        dry = cli(*args, "--base-url", server.url, "--token", token)
+        dry = cli(*args, "--base-url", server.url, token=token)
         assert dry.returncode == 0, dry.stderr
         reset = r"^  3\. POST \S+/methods/28c10230-6103-485e-b985-444c60001490/resetPassword  \{\}$"
         assert re.search(reset, dry.stdout, flags=re.M)
@@ -334,7 +260,7 @@ def test_registration_without_mfa_resets_the_password_and_contains(gate: Played,
         assert (
             "passwordless phone sign-in turned on later" in dry.stdout
         )  # the Authenticator's createdDateTime
-        done = cli(*args, "--base-url", server.url, "--token", token, "--apply", "--yes")
+        done = cli(*args, "--base-url", server.url, "--apply", "--yes", token=token)
     assert done.returncode == 0, done.stderr
     assert "202 Accepted; the operation succeeded" in done.stdout
     assert "newPassword" not in done.stdout + done.stderr
@@ -359,21 +285,19 @@ def test_bad_incident_files_are_one_line(tap: Played, tmp_path: Path) -> None:
         "noplan.json": (3, "has no containment plan"),
     }
     for name, (code, text) in cases.items():
-        done = cli("respond", tmp_path / name, "--base-url", "http://127.0.0.1:9", "--token", "t")
+        done = cli("respond", tmp_path / name, "--base-url", "http://127.0.0.1:9", token="t")
         assert done.returncode == code, (name, done.stderr)
         assert text in error_line(done), name
-    several = cli("respond", tap.incidents, "--base-url", "http://127.0.0.1:9", "--token", "t")
+    several = cli("respond", tap.incidents, "--base-url", "http://127.0.0.1:9", token="t")
     assert several.returncode == 2
     assert "choose one with --incident N (1: tap-bootstrapped-persistence" in error_line(several)
-    unknown = cli(
-        "respond", tap.incidents, "--rule", "nope", "--base-url", "http://127.0.0.1:9", "--token", "t"
-    )
+    unknown = cli("respond", tap.incidents, "--rule", "nope", "--base-url", "http://127.0.0.1:9", token="t")
     assert unknown.returncode == 2 and "no incident of rule nope" in error_line(unknown)
 
 
 def test_apply_without_a_terminal_needs_yes(tap: Played) -> None:
-    nowhere = ["--base-url", "http://127.0.0.1:9", "--token", "t"]
-    done = cli("respond", tap.incidents, "--rule", TAP_RULE, "--apply", *nowhere)
+    nowhere = ["--base-url", "http://127.0.0.1:9"]
+    done = cli("respond", tap.incidents, "--rule", TAP_RULE, "--apply", *nowhere, token="t")
     assert done.returncode == 2
     assert "no terminal to confirm on; add --yes" in error_line(done)
 
@@ -447,7 +371,32 @@ def test_token_kinds() -> None:
 
 
 USER = "df1d5508-e49a-5bef-b130-911fb96e049e"
+ISSUER = "489b5a2b-ede8-50e8-bdb0-71937a8c5976"
+LOGGED_PASS = "0d1c6d0e-3a53-4d7a-9f0e-1b2c3d4e5f60"
 GENERATED = "Xq7!generated-by-entra"
+
+
+def incident_of(rule: str, context: PlanContext) -> dict[str, Any]:
+    """An incident as detect writes it: the facts (principals, methods, pass) and the plan built from them."""
+    methods = [
+        {
+            "type": m.method_type,
+            "time": m.time,
+            "description": m.description,
+            "records": list(m.records),
+            **({"deviceName": m.device_name} if m.device_name else {}),
+        }
+        for m in context.methods
+    ]
+    details: dict[str, Any] = {"methods": methods}
+    if context.tap_id:
+        details["pass"] = {"id": context.tap_id}
+    return {
+        "rule": rule,
+        "principals": dict(context.principals),
+        "details": details,
+        "containment": build_plan(rule, context),
+    }
 
 
 def _gate_incident() -> dict[str, Any]:
@@ -460,8 +409,7 @@ def _gate_incident() -> dict[str, Any]:
             )
         ],
     )
-    rule = "security-info-registered-without-mfa"
-    return {"rule": rule, "containment": build_plan(rule, context)}
+    return incident_of("security-info-registered-without-mfa", context)
 
 
 class FakeGraph:
@@ -594,14 +542,14 @@ def test_what_is_already_gone_is_skipped_and_a_newer_pass_is_the_one_deleted() -
     context = PlanContext(
         principals={
             "target": {"id": USER, "type": "user", "displayName": "Mia Hoffmann"},
-            "issuer": {"id": "issuer-1", "type": "user", "displayName": "Lukas Brandt"},
+            "issuer": {"id": ISSUER, "type": "user", "displayName": "Lukas Brandt"},
         },
         methods=[
             RegisteredMethod("microsoftAuthenticator", "2026-11-14T02:09:06Z", "iPhone 15 Pro", ("r",), "x")
         ],
-        tap_id="logged-pass",
+        tap_id=LOGGED_PASS,
     )
-    incident = {"rule": TAP_RULE, "containment": build_plan(TAP_RULE, context)}
+    incident = incident_of(TAP_RULE, context)
 
     def graph(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/temporaryAccessPassMethods"):
@@ -625,7 +573,7 @@ def test_what_is_already_gone_is_skipped_and_a_newer_pass_is_the_one_deleted() -
     out = "\n".join(lines)
     assert (
         "/temporaryAccessPassMethods/newer-pass" in out
-        and "not logged-pass from the logs: a newer pass" in out
+        and f"not {LOGGED_PASS} from the logs: a newer pass" in out
     )
     gone = "the Microsoft Authenticator registered at 2026-11-14T02:09:06Z on iPhone 15 Pro is not on the"
     assert f"nothing to do, {gone} account now (already removed?)" in out
@@ -651,12 +599,12 @@ def test_on_a_terminal_it_asks_first(served: Served) -> None:
                 served.server.url,
             ]
             process = subprocess.run(
-                [sys.executable, "-m", "graphlattice", *map(str, args), "--token", served.server.token(NOOR)],
+                [sys.executable, "-m", "graphlattice", *map(str, args)],
                 stdin=follower,
                 capture_output=True,
                 text=True,
                 timeout=120,
-                env=ENV,
+                env={**ENV, "GRAPHLATTICE_TOKEN": served.server.token(NOOR)},
                 check=False,
             )
         finally:

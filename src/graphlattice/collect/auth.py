@@ -3,7 +3,8 @@
 Microsoft Graph: an app registration with read-only application permissions (client secret read from an
 environment variable, or a certificate file), a signed-in user (device code, Azure CLI) or a managed
 identity, always for the ``https://graph.microsoft.com/.default`` scope. A Graph-compatible endpoint (the
-Range) mints its own tokens, so there the token is given (``--token``) or printed by a command
+Range) mints its own tokens, so there the token is given (``GRAPHLATTICE_TOKEN``, ``--token-file``, or the
+deprecated ``--token VALUE``, which other local users see in ``ps``) or printed by a command
 (``--token-command``, whose last output line is the token). A token is never written to a log or a message.
 """
 
@@ -25,9 +26,11 @@ __all__ = [
     "AzureToken",
     "CommandToken",
     "CredentialChoice",
+    "FileToken",
     "StaticToken",
     "TokenProvider",
     "azure_token_provider",
+    "read_secret",
 ]
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -38,6 +41,45 @@ class TokenProvider(Protocol):
     def token(self, refresh: bool = False) -> str:
         """A bearer token; ``refresh`` asks for a new one (the last was refused)."""
         ...
+
+
+def read_secret(path: Path, option: str, what: str) -> str:
+    """The first line of ``path`` (``-``: standard input) as a secret; :class:`UsageError` when it cannot
+    be read or is empty. The secret itself never appears in the message."""
+    try:
+        text = sys.stdin.readline() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise UsageError(f"{option} {path}: cannot read {what}: {why}") from None
+    lines = text.splitlines()
+    secret = lines[0].strip() if lines else ""
+    if not secret:
+        raise UsageError(f"{option} {path}: holds no {what} (the first line is empty)")
+    return secret
+
+
+@dataclass(slots=True)
+class FileToken:
+    """A token read from a file (``-``: standard input, read once); a refused token is read again from
+    the file, so a job that rotates the file keeps going."""
+
+    path: Path
+    _cached: str | None = None
+
+    def token(self, refresh: bool = False) -> str:
+        if self._cached is not None:
+            if not refresh:
+                return self._cached
+            if str(self.path) == "-":
+                raise CollectError("the endpoint refused the token read from standard input; get a new one")
+        value = read_secret(self.path, "--token-file", "a bearer token")
+        if refresh and value == self._cached:
+            raise CollectError(f"the endpoint refused the token in {self.path}; write a new one there")
+        self._cached = value
+        return value
+
+    def __repr__(self) -> str:  # never show the token
+        return f"FileToken({str(self.path)!r}, ***)"
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ from graphlattice.collect.auth import (
     CommandToken,
     CredentialChoice,
     CredentialKind,
+    FileToken,
     StaticToken,
     TokenProvider,
     azure_token_provider,
@@ -37,6 +38,7 @@ class LiveOptions:
     managed_identity: bool = False
     base_url: str | None = None
     token: str | None = None
+    token_file: Path | None = None
     token_command: str | None = None
 
     @property
@@ -62,7 +64,13 @@ def token_provider(options: LiveOptions) -> TokenProvider:
     )
     given = [(flag, kind) for flag, kind, on in choices if on]
     direct = [
-        flag for flag, on in (("--token", options.token), ("--token-command", options.token_command)) if on
+        flag
+        for flag, on in (
+            ("--token", options.token),
+            ("--token-file", options.token_file),
+            ("--token-command", options.token_command),
+        )
+        if on
     ]
     if len(given) + len(direct) > 1:
         raise UsageError(
@@ -70,12 +78,15 @@ def token_provider(options: LiveOptions) -> TokenProvider:
         )
     if options.token:
         return StaticToken(options.token)
+    if options.token_file:
+        return FileToken(options.token_file)
     if options.token_command:
         return CommandToken(options.token_command)
     if options.custom_endpoint:
         raise UsageError(
-            f"{options.endpoint} is not Microsoft Graph, so azure-identity cannot sign in: give --token "
-            "or --token-command (for the Range: --token-command 'graphlattice range token --as UPN')"
+            f"{options.endpoint} is not Microsoft Graph, so azure-identity cannot sign in: give a token "
+            "(GRAPHLATTICE_TOKEN or --token-file) or --token-command (for the Range: --token-command "
+            "'graphlattice range token --as UPN')"
         )
     if not given:
         raise UsageError(

@@ -1,19 +1,27 @@
-"""Apply an incident's containment plan to a tenant: resolve, show, confirm, execute, verify.
+"""Apply an incident's containment plan to a tenant: derive, resolve, show, confirm, execute, verify.
 
 ``graphlattice respond INCIDENT`` takes one incident written by ``graphlattice detect --format json`` and
 turns its containment plan (:mod:`graphlattice.detect.containment`) into Microsoft Graph calls, through the
 collector's Graph client (its pacing, retries, typed errors and token handling):
 
-1. **Resolve.** Audit records never carry the id of the method they registered, so a plan names the method
-   by type, registration time and device name. Those are matched against a read of the user's typed method
-   collection. A Microsoft Authenticator has ``createdDateTime`` only once it is registered for passwordless
-   phone sign-in (the time of *that*, which may come later than the registration), so device names are
-   matched first. A candidate that contradicts the incident (another device, created at another time) is
-   excluded; exactly one candidate left that is confirmed by device name or time is the
-   method. Anything else is ambiguous and is refused with the candidates listed: ``--method-id`` chooses.
-   The live Temporary Access Pass is read too (a user holds at most one; it may be a newer pass than the
-   one in the logs, or already gone).
-2. **Show.** The exact calls, numbered: method, absolute URL, body (secrets shown as ``***``).
+0. **Derive.** The plan is rebuilt from the incident's facts by our code (:mod:`.derive`); a file whose plan
+   differs in any way is refused before anything is read. Only the derived calls can be made, and each must
+   be one of the containment operations below, on a principal of the incident: delete an authentication
+   method or the Temporary Access Pass of a user, revoke a user's sessions, reset a user's password, turn
+   per-user MFA back on, remove a role through PIM.
+1. **Resolve.** Every user a call acts on is read: the tenant's name for them is what is shown, an incident
+   whose user-principal name is not the tenant's is refused, and a break-glass account (declared in the
+   settings, or named like one) is refused unless ``--allow-break-glass`` names it. Audit records never carry
+   the id of the method they registered, so a plan names the method by type, registration time and device
+   name. Those are matched against a read of the user's typed method collection. A Microsoft Authenticator has
+   ``createdDateTime`` only once it is registered for passwordless phone sign-in (the time of *that*, which
+   may come later than the registration), so device names are matched first. A candidate that contradicts
+   the incident (another device, created at another time) is excluded; exactly one candidate left that is
+   confirmed by device name or time is the method. Anything else is ambiguous and is refused with the
+   candidates listed: ``--method-id`` chooses. The live Temporary Access Pass is read too (a user holds at
+   most one; it may be a newer pass than the one in the logs, or already gone).
+2. **Show.** The exact calls, numbered: method, absolute URL, body (secrets shown as ``***``), and a summary
+   made from the call itself, never taken from the file.
 3. Without ``apply`` nothing more happens. With it, the caller confirms (or passes ``--yes``).
 4. **Execute** in order, one result per call; the first failure stops the run and the report says which
    calls were made and which were not. ``resetPassword`` answers 202 with a ``Location`` to poll; it has
@@ -22,7 +30,8 @@ collector's Graph client (its pacing, retries, typed errors and token handling):
    reset operation succeeded.
 
 Tokens, pass codes and passwords are never printed: response bodies are not echoed, and the password a
-reset generates is dropped unread.
+reset generates is dropped unread. Text from the file or the tenant is printed with control characters
+escaped.
 """
 
 from __future__ import annotations
@@ -43,6 +52,8 @@ from graphlattice.collect.auth import TokenProvider
 from graphlattice.collect.client import GraphClient, GraphError, normalise_base_url
 from graphlattice.collect.plan import family_of
 from graphlattice.detect.containment import METHOD_COLLECTIONS, METHOD_NAMES
+from graphlattice.detect.derive import DerivedPlan, derive_plan, printable, safe_id
+from graphlattice.detect.operations import Person, break_glass_reason, recognise
 from graphlattice.errors import CollectError, GraphLatticeError, InputError, UsageError
 from graphlattice.tenant.model import parse_time
 
@@ -53,6 +64,7 @@ __all__ = [
     "Candidate",
     "Check",
     "ContainmentIncomplete",
+    "Guard",
     "Identity",
     "Plan",
     "Problem",
@@ -122,7 +134,7 @@ def load_incident(path: Path, *, choose: str | None = None, rule: str | None = N
     if rule is not None:
         numbered = [(n, item) for n, item in numbered if item.get("rule") == rule]
         if not numbered:
-            rules = sorted({str(item.get("rule")) for item in incidents})
+            rules = sorted({printable(item.get("rule"), 60) for item in incidents})
             raise UsageError(f"{path}: no incident of rule {rule} (it holds: {', '.join(rules)})")
     if choose is not None:
         picked = [
@@ -148,7 +160,10 @@ def load_incident(path: Path, *, choose: str | None = None, rule: str | None = N
 
 
 def _menu(numbered: Sequence[tuple[int, Mapping[str, Any]]]) -> str:
-    shown = [f"{n}: {item.get('rule')} ({item.get('level')})" for n, item in numbered[:8]]
+    shown = [
+        f"{n}: {printable(item.get('rule'), 60)} ({printable(item.get('level'), 20)})"
+        for n, item in numbered[:8]
+    ]
     return ", ".join(shown) + (", ..." if len(numbered) > 8 else "")
 
 
@@ -157,7 +172,9 @@ def _check_shape(path: Path, incident: Mapping[str, Any]) -> None:
         raise InputError(f"{path}: the incident has no rule id")
     steps = incident.get("containment")
     if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
-        raise InputError(f"{path}: incident {incident['rule']} has no containment plan (a list of steps)")
+        raise InputError(
+            f"{path}: incident {printable(incident['rule'])} has no containment plan (a list of steps)"
+        )
     for number, step in enumerate(steps, 1):
         request = step.get("request")
         if step.get("kind") == "change" and not (
@@ -167,7 +184,7 @@ def _check_shape(path: Path, incident: Mapping[str, Any]) -> None:
             and str(request["url"]).startswith("/")
         ):
             raise InputError(
-                f"{path}: step {step.get('order', number)} of {incident['rule']} is a change without a "
+                f"{path}: step {number} of {printable(incident['rule'])} is a change without a "
                 "request (method and a /v1.0 or /beta URL)"
             )
 
@@ -318,7 +335,7 @@ class Call:
     method: str
     url: str  # /v1.0/... or /beta/...
     body: dict[str, Any] | None
-    summary: str
+    summary: str  # made from the call (operations.Operation.describe), never read from the file
     condition: str | None = None
     verify: str | None = None  # the GET that shows the change took effect
     target: str | None = None  # the id the call removes
@@ -341,22 +358,25 @@ class Skip:
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """A step that cannot be turned into a call without a guess."""
+    """A step that cannot be turned into a call without a guess, or that must not be made as it stands."""
 
     step: int
     summary: str
     message: str
     candidates: tuple[Candidate, ...] = ()
+    refused: bool = False  # not a question of which id: the step must not be made as it stands
 
 
 @dataclass(slots=True)
 class Plan:
-    incident: Mapping[str, Any]
+    derived: DerivedPlan
     identity: Identity
     calls: list[Call] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     others: list[Mapping[str, Any]] = field(default_factory=list)  # reviews and notes: shown, not applied
+    people: dict[str, Person] = field(default_factory=dict)  # role -> the user as the tenant knows them
+    guards: str = ""  # which break-glass accounts are protected, in words
 
     @property
     def resets_password(self) -> bool:
@@ -393,8 +413,9 @@ def _describe_match(match: Mapping[str, Any]) -> str:
 
 
 def _shown(candidate: Candidate) -> str:
-    name = f'"{candidate.name}"' if candidate.name else "(no name)"
-    return f"{candidate.id} {name}, created {candidate.created or '(not recorded)'}"
+    name = f'"{printable(candidate.name, 60)}"' if candidate.name else "(no name)"
+    created = printable(candidate.created, 40) if candidate.created else "(not recorded)"
+    return f"{printable(candidate.id, 80)} {name}, created {created}"
 
 
 async def _resolve_method(
@@ -463,6 +484,10 @@ async def _fills(
             return Problem(0, "", why, candidates)
         if found is None:
             return Skip(0, "", why)
+        if not safe_id(found):
+            return Problem(
+                0, "", f"the method id read back ({printable(found)}) is not a Graph id", refused=True
+            )
         return [({"methodId": found}, found, why)]
     if "tapId" in resolve_spec:
         spec = resolve_spec["tapId"]
@@ -474,7 +499,13 @@ async def _fills(
         fills: list[_Fill] = []
         for item in passes:
             ident = str(item.get("id") or "")
-            how = f"the live pass {ident}, created {item.get('createdDateTime') or '(not recorded)'}"
+            if not safe_id(ident):
+                return Problem(
+                    0, "", f"the pass id read back ({printable(ident)}) is not a Graph id", refused=True
+                )
+            how = (
+                f"the live pass {ident}, created {printable(item.get('createdDateTime') or '(not recorded)')}"
+            )
             if logged and ident.casefold() != str(logged).casefold():
                 how += f" (not {logged} from the logs: a newer pass; a user holds at most one)"
             fills.append(({"tapId": ident}, ident, how))
@@ -482,26 +513,93 @@ async def _fills(
     return [({}, None, None)]
 
 
+_PERSON_READ = "?$select=id,displayName,userPrincipalName,signInSessionsValidFromDateTime"
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """The break-glass accounts ``respond`` will not act on, and the ones the operator allowed."""
+
+    declared: tuple[str, ...] = ()  # UPNs or object ids, from the settings
+    source: str | None = None  # the settings file that declares them
+    allowed: tuple[str, ...] = ()  # --allow-break-glass
+
+    def describe(self) -> str:
+        declared = (
+            f"{len(self.declared)} declared in {self.source or 'the settings'}"
+            if self.declared
+            else "none declared (--config)"
+        )
+        allowed = f"; allowed with --allow-break-glass: {', '.join(self.allowed)}" if self.allowed else ""
+        return f"Break-glass accounts are not acted on: {declared}, and any named like one{allowed}"
+
+
+async def _people(
+    client: _Client, plan: Plan, guard: Guard
+) -> tuple[dict[str, Person], dict[str, str], dict[str, str | None]]:
+    """Every user a change of the plan acts on, read from the tenant: (role -> person, role -> why no call
+    may act on them, user id -> signInSessionsValidFromDateTime)."""
+    changed = {str(step.get("principal")) for step in plan.derived.steps if step.get("kind") == "change"}
+    people: dict[str, Person] = {}
+    refused: dict[str, str] = {}
+    sessions: dict[str, str | None] = {}
+    for role, principal in plan.derived.context.principals.items():
+        ident = principal.get("id")
+        if role not in changed or principal.get("type", "user") != "user" or not ident:
+            continue
+        try:
+            doc = await client.get(f"/v1.0/users/{ident}{_PERSON_READ}")
+        except GraphError as exc:
+            if exc.status != 404:
+                raise
+            refused[role] = f"the incident's {role} {ident} is not a user of this tenant"
+            continue
+        doc = doc if isinstance(doc, dict) else {}
+        person = Person(
+            str(ident), str(doc.get("displayName") or ""), str(doc.get("userPrincipalName") or ""), role
+        )
+        people[role] = person
+        stamp = doc.get("signInSessionsValidFromDateTime")
+        sessions[person.id.casefold()] = str(stamp) if stamp else None
+        named = str(principal.get("userPrincipalName") or "")
+        if named and person.upn and named.casefold() != person.upn.casefold():
+            refused[role] = (
+                f"the incident names its {role} {printable(named)}, but user {ident} is "
+                f"{printable(person.upn)} in this tenant"
+            )
+            continue
+        why = break_glass_reason(person, guard.declared, guard.source, guard.allowed)
+        if why:
+            refused[role] = why
+    return people, refused, sessions
+
+
 async def resolve(
     client: _Client,
-    incident: Mapping[str, Any],
+    derived: DerivedPlan,
     *,
     identity: Identity,
     method_ids: Sequence[str] = (),
     new_password: str | None = None,
+    guard: Guard | None = None,
 ) -> Plan:
-    """Turn the incident's plan into calls: fill method and pass ids from reads of the user's methods, and
-    read what the checks afterwards compare against. Reads only."""
-    plan = Plan(incident, identity)
+    """Turn the derived plan into calls: read the users it acts on, fill method and pass ids from reads of
+    their methods, and keep only the containment operations of :mod:`.operations`. Reads only."""
+    guard = guard or Guard()
+    plan = Plan(derived, identity, guards=guard.describe())
+    plan.people, refused, sessions = await _people(client, plan, guard)
     pins = {value.casefold(): value for value in method_ids}
     used: set[str] = set()
     cache: dict[str, list[dict[str, Any]]] = {}
     seen: dict[tuple[str, str], int] = {}
-    for index, step in enumerate(incident.get("containment") or (), 1):
-        order = int(step.get("order") or index)
-        summary = str(step.get("summary") or step.get("action") or "")
+    for order, step in enumerate(derived.steps, 1):
+        summary = printable(step.get("summary") or step.get("action") or "", 200)
         if step.get("kind") != "change":
             plan.others.append(step)
+            continue
+        role = str(step.get("principal"))
+        if role in refused:
+            plan.problems.append(Problem(order, summary, refused[role], refused=True))
             continue
         request = step["request"]
         method = str(request["method"]).upper()
@@ -516,7 +614,7 @@ async def resolve(
             url = parent + "/{tapId}"
         fills = await _fills(client, resolve_spec, pins, used, cache)
         if isinstance(fills, Problem):
-            plan.problems.append(Problem(order, summary, fills.message, fills.candidates))
+            plan.problems.append(Problem(order, summary, fills.message, fills.candidates, fills.refused))
             continue
         if isinstance(fills, Skip):
             plan.skipped.append(Skip(order, summary, fills.why))
@@ -530,6 +628,15 @@ async def resolve(
                 missing = ", ".join(unfilled) or "the principal's id"
                 plan.problems.append(Problem(order, summary, f"the incident does not give {missing}"))
                 continue
+            operation = recognise(method, filled, body)
+            person = plan.people.get(role)
+            if operation is None or person is None or operation.user.casefold() != person.id.casefold():
+                plan.problems.append(
+                    Problem(
+                        order, summary, "not a containment operation on a user of the incident", refused=True
+                    )
+                )
+                continue
             key = (method, filled.casefold())
             if key in seen:
                 plan.skipped.append(Skip(order, summary, f"the same call as {seen[key]}"))
@@ -542,11 +649,14 @@ async def resolve(
                 method=method,
                 url=filled,
                 body=body,
-                summary=summary,
+                summary=operation.describe(filled, body, person),
                 condition=condition if isinstance(condition, str) else None,
                 verify=_verify_url(step, values),
                 target=target,
                 found=how,
+                before=sessions.get(person.id.casefold())
+                if step.get("action") == "revoke-sessions"
+                else None,
             )
             seen[key] = call.number
             plan.calls.append(call)
@@ -554,12 +664,7 @@ async def resolve(
         if folded not in used:
             read = ", ".join(url.rsplit("/", 1)[-1] for url in cache) or "none"
             message = f"not a method this plan could delete (the method lists it read: {read})"
-            plan.problems.append(Problem(0, f"--method-id {value}", message))
-    for call in plan.calls:
-        if call.action == "revoke-sessions" and call.verify:
-            doc = await client.get(call.verify)
-            stamp = doc.get("signInSessionsValidFromDateTime") if isinstance(doc, dict) else None
-            call.before = str(stamp) if stamp else None
+            plan.problems.append(Problem(0, f"--method-id {printable(value)}", message))
     return plan
 
 
@@ -577,15 +682,15 @@ def _verify_url(step: Mapping[str, Any], values: Mapping[str, str]) -> str | Non
 
 
 def render_plan(plan: Plan, base_url: str) -> list[str]:
-    """The plan as lines of text: the numbered calls, what is not applied, and what cannot be resolved."""
+    """The plan as lines of text: who it acts on, the numbered calls, what is not applied, and what cannot
+    be resolved. Every line is made from the derived plan and the tenant's reads, never from the file's
+    words."""
     base = normalise_base_url(base_url)
-    incident = plan.incident
-    lines = [
-        f"Incident {incident.get('id') or incident.get('rule')} ({incident.get('level', '?')}, "
-        f"{incident.get('start', '?')} to {incident.get('end', '?')})",
-    ]
-    if incident.get("summary"):
-        lines.append(f"  {incident['summary']}")
+    derived = plan.derived
+    lines = [f"Incident {derived.label}, rule {derived.rule}: the plan derived from its facts"]
+    for role, person in plan.people.items():
+        lines.append(f"  {role}: {person.describe().rsplit(', the incident', 1)[0]} [{person.id}]")
+    lines.append(plan.guards)
     lines.append(f"Endpoint {base}, acting as {plan.identity.describe()}")
     lines.append("")
     if plan.calls:
@@ -597,7 +702,7 @@ def render_plan(plan: Plan, base_url: str) -> list[str]:
         lines.append(f"  {call.number}. {call.method} {base}{call.url}" + (f"  {body}" if body else ""))
         lines.append(f"     {call.summary}")
         if call.found:
-            lines.append(f"     found: {call.found}")
+            lines.append(f"     found: {printable(call.found, 200)}")
         if call.condition:
             lines.append(f"     condition: {call.condition}")
         if call.url.endswith("/resetPassword"):
@@ -605,7 +710,7 @@ def render_plan(plan: Plan, base_url: str) -> list[str]:
                 "     resetPassword needs a signed-in administrator (Graph has no application permission for "
                 "it); it answers 202 and is polled; the new password is "
                 + (
-                    "the one from the environment (not shown)"
+                    "the one you gave (not shown)"
                     if call.body and call.body.get("newPassword")
                     else "generated by Entra and not shown (the user sets their own after verification)"
                 )
@@ -616,15 +721,19 @@ def render_plan(plan: Plan, base_url: str) -> list[str]:
         lines.append(f"  - step {skip.step}, {skip.summary}: nothing to do, {skip.why}")
     for step in plan.others:
         request = step.get("request") if isinstance(step.get("request"), dict) else None
-        where = f" ({request.get('method')} {request.get('url')})" if request else ""
-        lines.append(f"  - {step.get('kind', 'note')}: {step.get('summary')}{where}")
-    if plan.problems:
-        lines.append("Cannot be resolved without a guess:")
-    for problem in plan.problems:
-        where = f"step {problem.step}, " if problem.step else ""
-        lines.append(f"  ! {where}{problem.summary}: {problem.message}")
-        for candidate in problem.candidates:
-            lines.append(f"      {candidate.verdict:>8}  {_shown(candidate)}: {candidate.why}")
+        where = f" ({request.get('method')} {printable(request.get('url'), 200)})" if request else ""
+        lines.append(f"  - {step.get('kind', 'note')}: {printable(step.get('summary'), 200)}{where}")
+    for refused, heading in ((True, "Refused:"), (False, "Cannot be resolved without a guess:")):
+        problems = [problem for problem in plan.problems if problem.refused is refused]
+        if problems:
+            lines.append(heading)
+        for problem in problems:
+            where = f"step {problem.step}, " if problem.step else ""
+            lines.append(f"  ! {where}{problem.summary}: {problem.message}")
+            for candidate in problem.candidates:
+                lines.append(
+                    f"      {candidate.verdict:>8}  {_shown(candidate)}: {printable(candidate.why, 200)}"
+                )
     return lines
 
 
@@ -798,14 +907,20 @@ def respond(
     confirm: Callable[[], bool],
     method_ids: Sequence[str] = (),
     new_password: str | None = None,
+    guard: Guard | None = None,
+    source: str = "the incident file",
     transport: httpx.AsyncBaseTransport | None = None,
     poll_seconds: float = POLL_SECONDS,
 ) -> None:
-    """Resolve, show, and (with ``apply``, once ``confirm()`` says yes) execute and verify the plan.
+    """Derive, resolve, show, and (with ``apply``, once ``confirm()`` says yes) execute and verify the plan.
 
-    Raises :class:`UsageError` when a step cannot be resolved without a guess or the identity cannot
-    make a call, :class:`CollectError` when a call fails (after reporting what was made and what was not),
-    and :class:`ContainmentIncomplete` when the reads afterwards do not confirm every change."""
+    Raises :class:`~graphlattice.detect.derive.TamperedIncident` (before anything is read) when the
+    incident's plan is not the one its facts give, :class:`UsageError` when a step cannot be resolved
+    without a guess, must not be made (a break-glass account, a user the tenant names otherwise) or the
+    identity cannot make a call, :class:`CollectError` when a call fails (after reporting what was made and
+    what was not), and :class:`ContainmentIncomplete` when the reads afterwards do not confirm every
+    change. ``source`` names the incident file in messages."""
+    derived = derive_plan(incident, source=source)
     identity = identity_of(tokens.token())
 
     async def resolved() -> Plan:
@@ -813,7 +928,12 @@ def respond(
         async with client:
             try:
                 return await resolve(
-                    client, incident, identity=identity, method_ids=method_ids, new_password=new_password
+                    client,
+                    derived,
+                    identity=identity,
+                    method_ids=method_ids,
+                    new_password=new_password,
+                    guard=guard,
                 )
             except GraphError as exc:
                 raise CollectError(
