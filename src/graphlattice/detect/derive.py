@@ -36,6 +36,7 @@ __all__ = [
     "DerivedPlan",
     "TamperedIncident",
     "derive_plan",
+    "incident_facts",
     "printable",
     "safe_id",
 ]
@@ -108,7 +109,24 @@ def derive_plan(incident: Mapping[str, Any], *, source: str) -> DerivedPlan:
         difference = _difference(steps[number], derived[number])
         if difference:
             raise refuse(difference, number + 1)
-    return DerivedPlan(rule, label, context, derived)
+    return DerivedPlan(rule, refuse.label, context, derived)
+
+
+def incident_facts(incident: Mapping[str, Any], *, source: str) -> tuple[str, PlanContext]:
+    """The rule and the facts a plan is built from, checked; :class:`TamperedIncident` for a malformed
+    fact. The incident's own plan is not looked at."""
+    rule, context, _ = _read(incident, source)
+    return rule, context
+
+
+def _read(incident: Mapping[str, Any], source: str) -> tuple[str, PlanContext, _Refuse]:
+    rule = incident.get("rule")
+    ident = incident.get("id")
+    label = ident if isinstance(ident, str) and _INCIDENT_ID.fullmatch(ident) else printable(rule)
+    refuse = _Refuse(source, label)
+    if not isinstance(rule, str):
+        raise refuse("the incident has no rule id")
+    return rule, _facts(incident, rule, refuse), refuse
 
 
 # ---- the facts ---------------------------------------------------------------------------------------------
@@ -161,7 +179,7 @@ def _principal(role: str, value: Any, refuse: _Refuse) -> dict[str, str]:
         raise refuse(f"principal {printable(role)} is not an object")
     kind = value.get("type", "user")
     if kind not in ("user", "app"):
-        raise refuse(f"principal {printable(role)} has type {printable(kind)} (user or app)")
+        raise refuse(f"principal {printable(role)} has type {printable(kind)!r} (user or app)")
     out = {"type": str(kind)}
     ident = _guid(value.get("id"), f"the id of principal {role}", refuse)
     if ident is not None:
@@ -185,7 +203,7 @@ def _methods(value: Any, refuse: _Refuse) -> list[RegisteredMethod]:
             raise refuse(f"{what} is not an object")
         kind = item.get("type")
         if kind is not None and kind not in METHOD_NAMES:
-            raise refuse(f"{what} has an unknown type {printable(kind)}")
+            raise refuse(f"{what} has an unknown type {printable(kind)!r}")
         time = item.get("time")
         if not isinstance(time, str) or parse_time(time) is None:
             raise refuse(f"{what} has no registration time (ISO 8601)")
@@ -227,12 +245,10 @@ def _brief(step: Any) -> str:
     if not isinstance(step, dict):
         return "a step that is not an object"
     request = step.get("request")
-    call = (
-        f" {printable(request.get('method'), 10)} {printable(request.get('url'))}"
-        if isinstance(request, dict)
-        else ""
-    )
-    return f"{printable(step.get('kind', 'a step'), 20)}{call} ({printable(step.get('action'), 40)})"
+    what = f"{printable(step.get('action'), 40)}, a {printable(step.get('kind'), 20)}"
+    if not isinstance(request, dict):
+        return what
+    return f"{printable(request.get('method'), 10)} {printable(request.get('url'), 160)} ({what})"
 
 
 def _difference(given: Any, derived: Mapping[str, Any]) -> str | None:
@@ -244,7 +260,7 @@ def _difference(given: Any, derived: Mapping[str, Any]) -> str | None:
     unknown = sorted(set(given) - set(derived))
     if unknown:
         return (
-            f"key {printable(unknown[0], 40)} is not one GraphLattice writes in this step ({_brief(derived)})"
+            f"key {printable(unknown[0], 40)!r} is not one GraphLattice writes in this step ({_brief(derived)})"
         )
     request, expected = given.get("request"), derived.get("request")
     if request != expected:
@@ -254,9 +270,9 @@ def _difference(given: Any, derived: Mapping[str, Any]) -> str | None:
             if request.get(key) != expected.get(key):
                 return (
                     f"the file's call {_brief(given)} is not the one the incident's facts give: "
-                    f"{printable(expected.get('method'), 10)} {printable(expected.get('url'))}"
+                    f"{printable(expected.get('method'), 10)} {printable(expected.get('url'), 160)}"
                 )
-        call = f"{printable(expected.get('method'), 10)} {printable(expected.get('url'))}"
+        call = f"{printable(expected.get('method'), 10)} {printable(expected.get('url'), 160)}"
         return f"the body of {call} is not the one the incident's facts give"
     for key in (
         "action",
