@@ -259,9 +259,8 @@ def _difference(given: Any, derived: Mapping[str, Any]) -> str | None:
         return None
     unknown = sorted(set(given) - set(derived))
     if unknown:
-        return (
-            f"key {printable(unknown[0], 40)!r} is not one GraphLattice writes in this step ({_brief(derived)})"
-        )
+        key = printable(unknown[0], 40)
+        return f"key {key!r} is not one GraphLattice writes in this step ({_brief(derived)})"
     request, expected = given.get("request"), derived.get("request")
     if request != expected:
         if not isinstance(request, dict) or not isinstance(expected, dict):
