@@ -16,6 +16,7 @@ each keeps and loses is in every query's header and in ``docs/detection-export.m
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -69,6 +70,9 @@ BACKENDS: dict[str, Callable[[DetectSettings], Exporter]] = {
 }
 """Backend name -> exporter factory, in the order the command line lists them."""
 
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+"""A rule name that can name the exported file (``--output DIR``) and sit in a query's comment."""
+
 _ALIASES = {
     "sentinel": "kusto",
     "kql": "kusto",
@@ -119,6 +123,11 @@ def export_loaded(
     converter = exporter(name, settings)
     result = ExportResult(name)
     for loaded in rules:
+        if _FILE_NAME.fullmatch(loaded.name) is None:
+            result.skipped.append(
+                Skipped(loaded.name, "its name cannot be a file name (letters, digits, '.', '_', '-' only)")
+            )
+            continue
         try:
             result.rules.append(converter.export(loaded))
         except NotExportable as exc:

@@ -41,11 +41,13 @@ __all__ = [
     "NotExportable",
     "alias_column",
     "comment_block",
+    "control_character_value",
     "convert_predicate",
     "describe_item",
     "fields_in",
     "fresh_rule",
     "group_list_items",
+    "one_line",
     "required_fields",
     "step_rules",
 ]
@@ -393,8 +395,8 @@ def comment_block(
     """The header every exported query starts with: what the rule is, what survived, what did not."""
     sigma = loaded.sigma
     lines = [
-        f"{loaded.title}",
-        f"GraphLattice rule {loaded.name} (Sigma id {sigma.id}), level {loaded.level}",
+        one_line(loaded.title),
+        f"GraphLattice rule {one_line(loaded.name)} (Sigma id {sigma.id}), level {loaded.level}",
     ]
     techniques = attack_techniques(loaded.tags)
     if techniques:
@@ -413,6 +415,22 @@ def comment_block(
     if falsepositives:
         lines += ["", "False positives:"] + [line for fp in falsepositives for line in _bullet(fp)]
     return "\n".join(f"{prefix} {line}".rstrip() for line in lines)
+
+
+def one_line(text: str) -> str:
+    """``text`` with every run of whitespace (line breaks included) as one space: a comment line stays one."""
+    return " ".join(str(text).split())
+
+
+def control_character_value(rule: SigmaRule) -> str | None:
+    """The first value of the rule that holds a line break or another control character, shown escaped;
+    None when there is none."""
+    for item in _items(rule):
+        for value in item.value:
+            text = str(getattr(value, "regexp", value))
+            if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+                return text.encode("unicode_escape").decode("ascii")
+    return None
 
 
 def _bullet(text: str) -> list[str]:

@@ -20,11 +20,13 @@ properties 0-9). Enrichment fields have no counterpart and are left out; the rul
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from sigma.backends.elasticsearch.elasticsearch_eql import EqlBackend
 from sigma.backends.elasticsearch.elasticsearch_lucene import LuceneBackend
+from sigma.conversion.state import ConversionState
 from sigma.correlations import SigmaCorrelationRule, SigmaCorrelationType
 from sigma.rule import SigmaRule
 
@@ -142,6 +144,33 @@ _SEVERITY = {
 }
 
 
+class _Lucene(LuceneBackend):
+    """Lucene with line breaks and tabs escaped too: the backend escapes a space, but a raw line break or tab
+    in an unquoted term splits it in two (``query_string`` reads any whitespace as a separator). A backslash
+    before any character makes it literal, inside a phrase or not."""
+
+    add_escaped: ClassVar[str] = LuceneBackend.add_escaped + "\n\r\t"
+
+
+_EQL_ESCAPES = {"\\\n": "\\n", "\\\r": "\\r", "\\\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_EQL_RAW = re.compile(r"\\[\n\r\t]|[\n\r]")
+
+
+class _Eql(EqlBackend):
+    """EQL with a value's line breaks and tabs written as ``\\n``, ``\\r``, ``\\t``: the backend puts a
+    backslash before the raw character, which EQL's string literal does not accept (only ``\\`` followed by
+    one of ``btnfr"'\\`` is an escape, and a raw line break ends the literal)."""
+
+    def convert_value_str(self, s: Any, state: ConversionState) -> str:
+        return _EQL_RAW.sub(lambda m: _EQL_ESCAPES[m.group(0)], super().convert_value_str(s, state))
+
+    def convert_value_re(self, r: Any, state: ConversionState) -> Any:
+        converted = super().convert_value_re(r, state)
+        if not isinstance(converted, str):
+            return converted
+        return _EQL_RAW.sub(lambda m: _EQL_ESCAPES[m.group(0)], converted)
+
+
 class ElasticExporter(MappedExporter):
     name = "elasticsearch"
     title = (
@@ -175,7 +204,7 @@ class ElasticExporter(MappedExporter):
             kind = event_type(sigma, where)
             rule = fresh_rule(sigma)
             prepared = self.prepare(rule, kind, alerting=True)
-            query = self.predicate(LuceneBackend(), rule, prepared).predicate
+            query = self.predicate(_Lucene(), rule, prepared).predicate
             kept, lost = prepared.kept, prepared.lost
             language, indices, lookback = "lucene", [INDICES[kind]], "now-6m"
         else:
@@ -237,7 +266,7 @@ class ElasticExporter(MappedExporter):
             copy = fresh_rule(step)
             exporter = _Positional(self.settings)
             prepared = exporter.prepare(copy, kind, alerting=False)
-            predicate = exporter.predicate(EqlBackend(), copy, prepared).predicate
+            predicate = exporter.predicate(_Eql(), copy, prepared).predicate
             kept += [k for k in prepared.kept if k not in kept]
             lost += [f"{step.name}: {item}" for item in prepared.lost]
             keys = []

@@ -24,6 +24,7 @@ Columns the query computes are named in snake_case (the canonical field names of
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -58,7 +59,7 @@ from graphlattice.detect.fields import AUDIT, SIGNIN, field_map
 from graphlattice.detect.pack import LoadedRule
 from graphlattice.entra.roles import ROLE_CATALOG
 
-__all__ = ["DIRECT", "KustoExporter", "SentinelKql"]
+__all__ = ["DIRECT", "KustoExporter", "SentinelKql", "escape_controls", "kql_string"]
 
 TABLE = {AUDIT: "AuditLogs", SIGNIN: "SigninLogs"}
 
@@ -203,12 +204,21 @@ _OK_SIGNINS = 'SigninLogs | where ResultType == "0"'
 
 class SentinelKql(KustoBackend):
     """The Kusto backend, for predicates over expressions: fields are KQL expressions, booleans compare with
-    ``==``, a missing value is an empty one (``isempty``), and a NOT over a dropped part drops with it."""
+    ``==``, a missing value is an empty one (``isempty``), a NOT over a dropped part drops with it, and a
+    value's line breaks and other control characters are escaped (the backend leaves them raw, which ends
+    a KQL string literal mid-value)."""
 
     field_null_expression: ClassVar[str] = "isempty({field})"
 
     def escape_and_quote_field(self, field_name: str) -> str:
         return field_name
+
+    def convert_value_str(self, s: Any, state: ConversionState) -> str:
+        return escape_controls(super().convert_value_str(s, state))
+
+    def convert_value_re(self, r: Any, state: ConversionState) -> Any:
+        converted = super().convert_value_re(r, state)
+        return escape_controls(converted) if isinstance(converted, str) else converted
 
     def convert_condition_field_eq_val_bool(
         self, cond: ConditionFieldEqualsValueExpression, state: Any
@@ -235,8 +245,21 @@ def _duration(seconds: int) -> str:
     return f"{seconds}s"
 
 
-def _string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+_CONTROL_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` (the inside of a KQL string literal, quotes and backslashes already escaped) with its control
+    characters as escape sequences: KQL's lexer ends a ``"..."`` literal at a raw line break."""
+    return _CONTROL.sub(lambda m: _CONTROL_ESCAPES.get(m.group(0), f"\\u{ord(m.group(0)):04x}"), text)
+
+
+def kql_string(text: str) -> str:
+    """``text`` as one double-quoted KQL string literal."""
+    return '"' + escape_controls(text.replace("\\", "\\\\").replace('"', '\\"')) + '"'
+
+
 
 
 @dataclass
@@ -432,7 +455,7 @@ class KustoExporter(Exporter):
             local = (
                 "TimeGenerated"
                 if zone.upper() == "UTC"
-                else f"datetime_utc_to_local(TimeGenerated, {_string(zone)})"
+                else f"datetime_utc_to_local(TimeGenerated, {kql_string(zone)})"
             )
             start = settings.working_start.hour * 60 + settings.working_start.minute
             end = (
@@ -458,7 +481,7 @@ class KustoExporter(Exporter):
             body.lines.append("| extend tap_inferred = false")
         if "target_is_privileged" in need:
             roles = sorted(info.template_id for info in ROLE_CATALOG.values() if info.privileged)
-            role_list = ", ".join(_string(r) for r in roles)
+            role_list = ", ".join(kql_string(r) for r in roles)
             body.lets["_privileged_roles"] = f"dynamic([{role_list}])"
             body.lets["_privileged_users"] = "\n".join(
                 [
@@ -542,7 +565,7 @@ class KustoExporter(Exporter):
         settings = self.settings
         if "has_ticket" in history:
             body.lets["_ticket_times"] = (
-                f"_GetWatchlist({_string(TICKETS_WATCHLIST)})\n"
+                f"_GetWatchlist({kql_string(TICKETS_WATCHLIST)})\n"
                 "    | project _ticket_user = tolower(tostring(user)), _ticket_time = todatetime(['time'])\n"
                 "    | summarize _ticket_times = make_list(_ticket_time) by _ticket_user"
             )

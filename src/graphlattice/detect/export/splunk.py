@@ -31,6 +31,7 @@ from graphlattice.detect.export.base import (
     NotExportable,
     comment_block,
     conjuncts_without,
+    control_character_value,
     convert_tree,
     event_type,
     fresh_rule,
@@ -132,6 +133,13 @@ class SplunkExporter(MappedExporter):
     def export(self, loaded: LoadedRule) -> ExportedRule:
         sigma = loaded.sigma
         where = str(loaded.path)
+        for rule in [sigma] if isinstance(sigma, SigmaRule) else step_rules(sigma):
+            odd = control_character_value(rule)
+            if odd is not None:
+                raise NotExportable(
+                    f"a value holds a line break or another control character ({odd}), which SPL has no "
+                    "escape for in a quoted term"
+                )
         if isinstance(sigma, SigmaRule):
             text, kept, lost = self._detection(fresh_rule(sigma), event_type(sigma, where))
             extra: list[str] = []
