@@ -260,8 +260,6 @@ def kql_string(text: str) -> str:
     return '"' + escape_controls(text.replace("\\", "\\\\").replace('"', '\\"')) + '"'
 
 
-
-
 @dataclass
 class _Body:
     """One base rule as a tabular KQL expression over its table, and the ``let`` helpers it needs."""
