@@ -1439,7 +1439,7 @@ def _respond_password(env: str | None, path: Path | None) -> str | None:
         return None
     from graphlattice.collect.auth import read_secret
 
-    return read_secret(path, "--new-password-file", "the new password")
+    return read_secret(path, "--new-password-file", "new password")
 
 
 def _respond_guard(config_path: Path | None, allowed: tuple[str, ...]) -> Any:

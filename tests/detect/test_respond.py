@@ -269,6 +269,50 @@ def test_registration_without_mfa_resets_the_password_and_contains(gate: Played,
     assert result["collateral"] == []
 
 
+def test_secrets_come_from_a_file_or_stdin_and_are_never_shown(gate: Played, tmp_path: Path) -> None:
+    """The token from --token-file, the new password from standard input: no warning, nothing echoed."""
+    state = gate.fresh(tmp_path)
+    password = "Typed-Pa55word"
+    args: list[str | Path] = ["respond", gate.incidents, "--rule", "security-info-registered-without-mfa"]
+    with background(state) as server:
+        token_file = tmp_path / "token"
+        token_file.write_text(server.token(INES) + "\n")
+        done = cli(
+            *args, "--base-url", server.url, "--token-file", token_file, "--new-password-file", "-",
+            stdin=password + "\n",
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert re.search(r'/resetPassword  \{"newPassword":"\*\*\*"\}$', done.stdout, flags=re.M)
+    assert "the one you gave (not shown)" in done.stdout
+    assert password not in done.stdout and token_file.read_text().strip() not in done.stdout
+    from_stdin = cli(
+        *args, "--base-url", "http://127.0.0.1:9", "--apply", "--new-password-file", "-", token="t"
+    )
+    assert from_stdin.returncode == 2
+    assert "no terminal to confirm on; add --yes" in error_line(from_stdin)
+
+
+def test_a_token_typed_on_the_command_line_is_warned_about(tmp_path: Path) -> None:
+    secret = "eyJ0eXAi.secret-token.c2ln"
+    done = cli("respond", tmp_path / "missing.json", "--base-url", "http://127.0.0.1:9", "--token", secret)
+    assert done.returncode == 3
+    warning, error = done.stderr.strip().splitlines()
+    assert warning.startswith("warning: a secret given as --token VALUE shows in ps and shell history")
+    assert "GRAPHLATTICE_TOKEN" in warning and "--token-file" in warning
+    assert error.startswith("error: ") and "cannot read the incident file" in error
+    assert secret not in done.stderr + done.stdout
+    empty = tmp_path / "empty-token"
+    empty.write_text("\n")
+    nowhere = ["--base-url", "http://127.0.0.1:9", "--token-file", empty]
+    collect = cli("collect", "--out", tmp_path / "x", *nowhere)
+        "collect", "--out", tmp_path / "x", "--base-url", "http://127.0.0.1:9", "--token-file", empty
+    )
+    assert collect.returncode == 2
+    last = collect.stderr.strip().splitlines()[-1]  # after the progress rows
+    assert last == f"error: --token-file {empty}: holds no bearer token (the first line is empty)"
+
+
 # ---- bad input -------------------------------------------------------------------------------------------
 
 

@@ -50,7 +50,7 @@ def read_secret(path: Path, option: str, what: str) -> str:
         text = sys.stdin.readline() if str(path) == "-" else path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise UsageError(f"{option} {path}: cannot read {what}: {why}") from None
+        raise UsageError(f"{option} {path}: cannot read the {what}: {why}") from None
     lines = text.splitlines()
     secret = lines[0].strip() if lines else ""
     if not secret:
@@ -72,7 +72,7 @@ class FileToken:
                 return self._cached
             if str(self.path) == "-":
                 raise CollectError("the endpoint refused the token read from standard input; get a new one")
-        value = read_secret(self.path, "--token-file", "a bearer token")
+        value = read_secret(self.path, "--token-file", "bearer token")
         if refresh and value == self._cached:
             raise CollectError(f"the endpoint refused the token in {self.path}; write a new one there")
         self._cached = value
