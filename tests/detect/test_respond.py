@@ -306,8 +306,6 @@ def test_a_token_typed_on_the_command_line_is_warned_about(tmp_path: Path) -> No
     empty.write_text("\n")
     nowhere = ["--base-url", "http://127.0.0.1:9", "--token-file", empty]
     collect = cli("collect", "--out", tmp_path / "x", *nowhere)
-        "collect", "--out", tmp_path / "x", "--base-url", "http://127.0.0.1:9", "--token-file", empty
-    )
     assert collect.returncode == 2
     last = collect.stderr.strip().splitlines()[-1]  # after the progress rows
     assert last == f"error: --token-file {empty}: holds no bearer token (the first line is empty)"
