@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 
 from graphlattice.demo import DemoSummary, generate_demo
+from graphlattice.server.serve import background
+from tests.detect.respondkit import Played, Served, play
 
 
 @pytest.fixture(scope="session")
@@ -43,3 +45,25 @@ def spark() -> Iterator[Any]:
     )
     yield session
     session.stop()
+
+
+# ---- the Range played for respond's tests (respondkit) --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tap(tmp_path_factory: pytest.TempPathFactory) -> Played:
+    """tap-persistence played, exported and detected once per module."""
+    return play(tmp_path_factory.mktemp("tap-persistence"), "tap-persistence")
+
+
+@pytest.fixture(scope="module")
+def gate(tmp_path_factory: pytest.TempPathFactory) -> Played:
+    return play(tmp_path_factory.mktemp("registration-gate-bypass"), "registration-gate-bypass")
+
+
+@pytest.fixture()
+def served(tap: Played, tmp_path: Path) -> Iterator[Served]:
+    """A fresh copy of the played tap-persistence range, served on a free port."""
+    state = tap.fresh(tmp_path)
+    with background(state) as server:
+        yield Served(state, server, tap.incidents)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -74,43 +75,55 @@ def _query(pack: RulePack, backend: str, name: str) -> str:
     return result.rules[0].text
 
 
-# ---- KQL ------------------------------------------------------------------------------------------------
-
-_KQL_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
+# ---- one lexer, two literal grammars ------------------------------------------------------------------
 
 
-def kql_literals(text: str) -> tuple[list[str], str]:
-    """(decoded string literals, the text outside literals and comments), by KQL's lexical rules: a
-    ``"..."`` or ``'...'`` literal with backslash escapes may not hold a raw line break; ``@"..."`` and
-    ``@'...'`` are verbatim; ``//`` comments run to the end of the line."""
+@dataclass(frozen=True)
+class Grammar:
+    """A language's string literals: quote characters, what a backslash escape means, whether a raw line
+    break may stand inside, whether ``@"..."`` is a verbatim literal, and how comments start."""
+
+    quotes: str
+    escapes: dict[str, str]
+    raw_line_breaks: bool
+    verbatim: bool
+    comment: str
+
+
+KQL = Grammar("\"'", {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "'": "'"}, False, True, "//")
+SPARK = Grammar("'", {"n": "\n", "r": "\r", "t": "\t", "0": "\0", "b": "\b", "Z": "\x1a"}, True, False, "--")
+
+
+def literals_of(text: str, grammar: Grammar) -> tuple[list[str], str]:
+    """(decoded string literals, the text outside literals and comments). KQL (``KqlTokens.g4``): a
+    ``"..."`` or ``'...'`` literal with backslash escapes (``\\uXXXX`` too) may not hold a raw line break,
+    ``@"..."`` is verbatim, ``//`` comments. Spark SQL: ``'...'``, a backslash escapes the next character
+    (any, line breaks included), ``--`` comments."""
     literals: list[str] = []
     outside: list[str] = []
     i = 0
     while i < len(text):
         ch = text[i]
-        if text.startswith("//", i):
+        if text.startswith(grammar.comment, i):
             i = text.find("\n", i) if "\n" in text[i:] else len(text)
-        elif ch == "@" and i + 1 < len(text) and text[i + 1] in "\"'":
-            quote, j = text[i + 1], i + 2
-            end = text.index(quote, j)
-            assert "\n" not in text[j:end], f"line break in a verbatim literal at {i}"
-            literals.append(text[j:end])
+        elif grammar.verbatim and ch == "@" and text[i + 1 : i + 2] in ('"', "'"):
+            end = text.index(text[i + 1], i + 2)
+            assert "\n" not in text[i + 2 : end], f"line break in a verbatim literal at {i}"
+            literals.append(text[i + 2 : end])
             i = end + 1
-        elif ch in "\"'":
+        elif ch in grammar.quotes:
             j, value = i + 1, []
             while text[j] != ch:
-                assert text[j] not in "\r\n", f"raw line break in the literal starting at {i}: {text[i:j]!r}"
-                if text[j] == "\\":
-                    esc = text[j + 1]
-                    if esc == "u":
-                        value.append(chr(int(text[j + 2 : j + 6], 16)))
-                        j += 6
-                        continue
-                    value.append(_KQL_ESCAPES[esc])
-                    j += 2
-                else:
+                assert grammar.raw_line_breaks or text[j] not in "\r\n", f"raw line break: {text[i:j]!r}"
+                if text[j] != "\\":
                     value.append(text[j])
                     j += 1
+                elif grammar.verbatim and text[j + 1] == "u":  # KQL's \uXXXX
+                    value.append(chr(int(text[j + 2 : j + 6], 16)))
+                    j += 6
+                else:
+                    value.append(grammar.escapes.get(text[j + 1], text[j + 1]))
+                    j += 2
             literals.append("".join(value))
             i = j + 1
         else:
@@ -119,10 +132,13 @@ def kql_literals(text: str) -> tuple[list[str], str]:
     return literals, "".join(outside)
 
 
+# ---- KQL ------------------------------------------------------------------------------------------------
+
+
 @pytest.mark.parametrize("name", ["nasty-value", "nasty-sequence"])
 def test_kql_keeps_each_value_one_literal(pack: RulePack, name: str) -> None:
     query = _query(pack, "kusto", name)
-    literals, outside = kql_literals(query)
+    literals, outside = literals_of(query, KQL)
     assert VALUE in literals
     assert CONTAINED in literals
     assert "c\n1" in literals
@@ -137,38 +153,10 @@ def test_kql_keeps_each_value_one_literal(pack: RulePack, name: str) -> None:
 
 # ---- Spark SQL (Databricks) ------------------------------------------------------------------------------
 
-_SPARK_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "0": "\0", "b": "\b", "Z": "\x1a"}
-
-
-def spark_literals(text: str) -> tuple[list[str], str]:
-    """By Spark SQL's lexer: ``'...'`` where a backslash escapes the next character (any, line breaks
-    included), ``--`` comments to the end of the line."""
-    literals: list[str] = []
-    outside: list[str] = []
-    i = 0
-    while i < len(text):
-        if text.startswith("--", i):
-            i = text.find("\n", i) if "\n" in text[i:] else len(text)
-        elif text[i] == "'":
-            j, value = i + 1, []
-            while text[j] != "'":
-                if text[j] == "\\":
-                    value.append(_SPARK_ESCAPES.get(text[j + 1], text[j + 1]))
-                    j += 2
-                else:
-                    value.append(text[j])
-                    j += 1
-            literals.append("".join(value))
-            i = j + 1
-        else:
-            outside.append(text[i])
-            i += 1
-    return literals, "".join(outside)
-
 
 @pytest.mark.parametrize("name", ["nasty-value", "nasty-sequence"])
 def test_spark_sql_keeps_each_value_one_literal(pack: RulePack, name: str) -> None:
-    literals, outside = spark_literals(_query(pack, "databricks", name))
+    literals, outside = literals_of(_query(pack, "databricks", name), SPARK)
     assert VALUE in literals and CONTAINED in literals and "c\n1" in literals
     for fragment in ("union", "SigninLogs", "temp"):
         assert not re.search(rf"\b{fragment}\b", outside), fragment

@@ -28,7 +28,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,29 +62,9 @@ from tests.detect.respondkit import (
     files,
     methods_of,
     ok,
-    play,
     respond_cli,
     verdict,
 )
-
-
-@pytest.fixture(scope="module")
-def tap(tmp_path_factory: pytest.TempPathFactory) -> Played:
-    return play(tmp_path_factory.mktemp("tap-persistence"), "tap-persistence")
-
-
-@pytest.fixture(scope="module")
-def gate(tmp_path_factory: pytest.TempPathFactory) -> Played:
-    return play(tmp_path_factory.mktemp("registration-gate-bypass"), "registration-gate-bypass")
-
-
-@pytest.fixture()
-def served(tap: Played, tmp_path: Path) -> Iterator[Served]:
-    """A fresh copy of the played tap-persistence range, served on a free port."""
-    state = tap.fresh(tmp_path)
-    with background(state) as server:
-        yield Served(state, server, tap.incidents)
-
 
 # ---- tap-persistence, end to end ---------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +25,16 @@ import pytest
 
 from graphlattice.detect.containment import build_plan
 from graphlattice.detect.derive import incident_facts
-from graphlattice.server.serve import RunningServer, background
+from graphlattice.server.serve import RunningServer
 from tests.detect.respondkit import (
     MIA,
     MIA_ID,
     NOOR,
     TAP_RULE,
-    Played,
     Served,
     error_line,
     files,
     graph_get,
-    play,
     respond_cli,
 )
 
@@ -46,18 +44,6 @@ TAP_POLICY = (
     "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass"
 )
 LIE = "Revoke the sessions of Lukas Brandt, who issued the pass"
-
-
-@pytest.fixture(scope="module")
-def tap(tmp_path_factory: pytest.TempPathFactory) -> Played:
-    return play(tmp_path_factory.mktemp("tap-persistence"), "tap-persistence")
-
-
-@pytest.fixture()
-def served(tap: Played, tmp_path: Path) -> Iterator[Served]:
-    state = tap.fresh(tmp_path)
-    with background(state) as server:
-        yield Served(state, server, tap.incidents)
 
 
 def the_incident(path: Path) -> dict[str, Any]:

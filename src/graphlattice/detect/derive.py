@@ -82,14 +82,7 @@ class DerivedPlan:
 def derive_plan(incident: Mapping[str, Any], *, source: str) -> DerivedPlan:
     """The rule's plan rebuilt from the incident's facts; :class:`TamperedIncident` unless the file's plan
     is exactly that plan."""
-    rule = incident.get("rule")
-    ident = incident.get("id")
-    label = ident if isinstance(ident, str) and _INCIDENT_ID.fullmatch(ident) else printable(rule)
-
-    refuse = _Refuse(source, label)
-    if not isinstance(rule, str):
-        raise refuse("the incident has no rule id")
-    context = _facts(incident, rule, refuse)
+    rule, context, refuse = _read(incident, source)
     derived = tuple(orjson.loads(orjson.dumps(build_plan(rule, context))))
     given = incident.get("containment")
     steps: Sequence[Any] = given if isinstance(given, list) else ()
