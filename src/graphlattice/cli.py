@@ -1405,7 +1405,10 @@ def respond(
     from graphlattice.detect.respond import load_incident
     from graphlattice.detect.respond import respond as run_response
 
-    reads_stdin = new_password_file == Path("-") or conn.get("token_file") == Path("-")
+    from_stdin = [new_password_file == Path("-"), conn.get("token_file") == Path("-")]
+    if all(from_stdin):
+        raise UsageError("standard input can hold the token or the new password, not both ('-' given twice)")
+    reads_stdin = any(from_stdin)
     if apply and not yes and (reads_stdin or not sys.stdin.isatty()):
         raise UsageError("not applying: no terminal to confirm on; add --yes to apply without asking")
     password = _respond_password(new_password_env, new_password_file)

@@ -56,11 +56,14 @@ class Person:
     upn: str
     role: str  # the incident's word for them: target, issuer, user, admin, assignee
 
-    def describe(self) -> str:
+    def who(self) -> str:
+        """Name and user-principal name, as the tenant gives them (printable)."""
         name = printable(self.name, 60)
         upn = printable(self.upn, 80)
-        who = f"{name} ({upn})" if upn and upn.casefold() != name.casefold() else name or upn or self.id
-        return f"{who}, the incident's {self.role}"
+        return f"{name} ({upn})" if upn and upn.casefold() != name.casefold() else name or upn or self.id
+
+    def describe(self) -> str:
+        return f"{self.who()}, the incident's {self.role}"
 
 
 @dataclass(frozen=True, slots=True)

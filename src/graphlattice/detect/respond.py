@@ -689,7 +689,7 @@ def render_plan(plan: Plan, base_url: str) -> list[str]:
     derived = plan.derived
     lines = [f"Incident {derived.label}, rule {derived.rule}: the plan derived from its facts"]
     for role, person in plan.people.items():
-        lines.append(f"  {role}: {person.describe().rsplit(', the incident', 1)[0]} [{person.id}]")
+        lines.append(f"  {role}: {person.who()} [{person.id}]")
     lines.append(plan.guards)
     lines.append(f"Endpoint {base}, acting as {plan.identity.describe()}")
     lines.append("")
