@@ -38,6 +38,11 @@ ROLES = {
     "HIA": R.HYBRID_IDENTITY_ADMINISTRATOR,
     "AppA": R.APPLICATION_ADMINISTRATOR,
     "CAppA": R.CLOUD_APPLICATION_ADMINISTRATOR,
+    "CDA": "7698a772-787b-4ac8-901f-60d6b08affd2",  # Cloud Device Administrator
+    "GSA": "ac434307-12b9-4fa1-a708-88bf58caabc1",  # Global Secure Access Administrator
+    "SOC": R.ENTRA_SOC_IDENTITY_RESPONDER,
+    "T1": R.PARTNER_TIER1_SUPPORT,
+    "T2": R.PARTNER_TIER2_SUPPORT,
 }
 
 A = AdminAction
@@ -51,18 +56,21 @@ ALLOWED = {
     A.MANAGE_ROLE_ELIGIBILITY: {"PRA", "GA"},
     A.UPDATE_ROLE_SETTINGS: {"PRA", "GA"},
     A.APPROVE_ROLE_ACTIVATION: {"PRA", "GA"},
-    A.READ_AUDIT_LOGS: {"RR", "SR", "SO", "SA", "GR", "GA"},
-    A.READ_SIGN_IN_LOGS: {"RR", "SR", "SO", "SA", "GR", "GA"},
+    # "Read audit and sign-in logs" (delegate-by-task, 2026-06-17), plus Global Reader.
+    A.READ_AUDIT_LOGS: {"RR", "SR", "SO", "SA", "GR", "GA", "AppA", "CAppA", "CDA", "GSA", "HIA"},
+    A.READ_SIGN_IN_LOGS: {"RR", "SR", "SO", "SA", "GR", "GA", "AppA", "CAppA", "CDA", "GSA", "HIA"},
     A.READ_USER_AUTH_METHODS: {"GR", "AA", "PAA", "GA"},
     A.READ_CONDITIONAL_ACCESS: {"SR", "GR", "CAA", "SA", "GA"},
     A.READ_AUTH_METHODS_POLICY: {"GR", "APA", "GA"},
     A.READ_ROLE_MANAGEMENT: {"SR", "SO", "GR", "SA", "PRA", "GA"},
     A.READ_AUTH_METHOD_REPORTS: {"RR", "SR", "SO", "GR", "SA", "AppA", "CAppA", "GA"},
-    # On an ordinary user (no admin role):
-    A.REVOKE_SIGN_IN_SESSIONS: {"PA", "HA", "AA", "UA", "PAA", "GA"},
-    A.RESET_PASSWORD: {"PA", "HA", "AA", "UA", "PAA", "GA"},
+    # On an ordinary user (no admin role). Password Administrator resets passwords but cannot revoke
+    # sessions; the 2026 security roles reset, revoke and disable non-administrators; Partner Tier1 and
+    # Tier2 Support reset and revoke.
+    A.REVOKE_SIGN_IN_SESSIONS: {"SOC", "HA", "SO", "AA", "UA", "SA", "T1", "T2", "PAA", "GA"},
+    A.RESET_PASSWORD: {"PA", "SOC", "HA", "SO", "AA", "UA", "SA", "T1", "T2", "PAA", "GA"},
     A.MANAGE_USER_AUTH_METHODS: {"AA", "PAA", "GA"},
-    A.UPDATE_ACCOUNT_ENABLED: {"AA", "UA", "PAA", "GA"},
+    A.UPDATE_ACCOUNT_ENABLED: {"SOC", "SO", "AA", "UA", "SA", "PAA", "GA"},
 }
 CELLS = [(action, short, short in allowed) for action, allowed in ALLOWED.items() for short in ROLES]
 
@@ -133,7 +141,7 @@ TARGET_TO_AUTHORITY = {
     A.REVOKE_SIGN_IN_SESSIONS: Action.INVALIDATE_REFRESH_TOKENS,
     A.RESET_PASSWORD: Action.RESET_PASSWORD,
     A.MANAGE_USER_AUTH_METHODS: Action.MANAGE_AUTH_METHODS,
-    A.UPDATE_ACCOUNT_ENABLED: Action.SENSITIVE_UPDATE,
+    A.UPDATE_ACCOUNT_ENABLED: Action.UPDATE_ACCOUNT_ENABLED,
 }
 TARGETS = [
     TargetProfile(frozenset()),

@@ -1,7 +1,7 @@
 """The role catalogue: reference roles by id and name, and Microsoft's PRIVILEGED label for every role.
 
 Source: MicrosoftDocs/entra-docs docs/identity/role-based-access-control/permissions-reference.md
-("All roles" table).
+("All roles" table, January 2026) and, for roles added later in 2026, each role's permission include.
 """
 
 from __future__ import annotations
@@ -98,6 +98,26 @@ PRIVILEGED = {
     "5f2222b1-57c3-48ba-8ad5-d4759f1fde6f",  # Security Operator
     "5d6b6bb7-de71-4623-b4af-96380a352509",  # Security Reader
     "fe930be7-5e62-47db-91af-98c3a49a38b1",  # User Administrator
+    # Added in 2026 (their includes carry the PRIVILEGED banner or a privileged permission):
+    "1fe13547-53f6-408d-ac04-7f8eed167b38",  # AI Reader (2026-06-25)
+    "0b00bede-4072-4d22-b441-e7df02a1ef63",  # Auth. Extensibility Password Administrator (2026-02-24)
+    "58f930cc-fcf4-4152-852c-1d7dbf502139",  # Entra SOC Identity Responder (2026-06-17)
+    "1981f584-96e9-4a6f-95b0-f522373f8fae",  # Tenant Governance Administrator (2026-10-06)
+}
+
+# Roles added to Microsoft's catalogue in 2026, privileged or not.
+ADDED_2026 = {
+    "1fe13547-53f6-408d-ac04-7f8eed167b38": "AI Reader",
+    "0b00bede-4072-4d22-b441-e7df02a1ef63": "Authentication Extensibility Password Administrator",
+    "fc8ad4e2-40e4-4724-8317-bcda7503ecbf": "Customer Delegated Admin Relationship Administrator",
+    "b6a27b2b-f905-4b2e-81b5-0d90e0ef1fdb": "Entra Backup Administrator",
+    "f42252d9-5400-4d7b-b9ef-cc582dbb8577": "Entra Backup Reader",
+    "58f930cc-fcf4-4152-852c-1d7dbf502139": "Entra SOC Identity Responder",
+    "2fe872fb-daa8-4afc-8f6c-53c4565cfef4": "Teams External Collaboration Administrator",
+    "1981f584-96e9-4a6f-95b0-f522373f8fae": "Tenant Governance Administrator",
+    "e0a4caa6-fe82-443f-b92f-d87341d17b2e": "Tenant Governance Reader",
+    "b8e31d83-1534-480f-9b10-0338ded51b7e": "Tenant Governance Relationship Administrator",
+    "124577f8-48ed-456a-839f-13b419002e33": "Tenant Governance Relationship Reader",
 }
 
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -124,8 +144,14 @@ def test_every_privileged_role_is_catalogued(template_id: str) -> None:
     assert template_id in R.ROLE_CATALOG
 
 
+@pytest.mark.parametrize(("template_id", "name"), sorted(ADDED_2026.items()))
+def test_roles_added_in_2026_are_catalogued(template_id: str, name: str) -> None:
+    assert R.role_display_name(template_id) == name
+    assert R.is_privileged(template_id) is (template_id in PRIVILEGED)
+
+
 def test_catalogue_shape() -> None:
-    assert len(R.ROLE_CATALOG) == 123
+    assert len(R.ROLE_CATALOG) == 134
     names = [info.display_name for info in R.ROLE_CATALOG.values()]
     assert len(set(names)) == len(names)
     for key, info in R.ROLE_CATALOG.items():
@@ -143,7 +169,7 @@ def test_lookups_ignore_case_and_fall_back() -> None:
     custom = "0d9b2c1a-1111-4222-8333-444455556666"
     assert R.get_role(custom) is None
     assert R.role_display_name(custom) == custom
-    assert not R.is_privileged(custom)
+    assert R.is_privileged(custom) is None  # unknown, never "not privileged"
 
 
 def test_tap_issuer_roles() -> None:

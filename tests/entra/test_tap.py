@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from graphlattice.entra.tap import TapGrant, TapPolicy, TapPolicyViolation
+from graphlattice.entra.tap import TapGrant, TapPolicy, TapPolicyViolation, issue_refusal
 from graphlattice.errors import EntraRuleError, InputError
 
 HELPDESK_GROUP = "6f1c2d3e-1111-4aaa-8bbb-000000000001"
@@ -261,3 +261,65 @@ def test_usable_user_ids_agrees_with_usable_by(
     by_set = policy.usable_user_ids(direct, members_of)
     assert by_set == expected
     assert by_set == {u for u in direct if policy.usable_by(u, transitive[u])}
+
+
+# --- usability is judged against the policy as it is now (Troubleshooting: "Make sure the user doesn't have a
+# TAP for multiple use while the Authentication methods policy requires a one-time TAP") ---
+
+
+@pytest.mark.parametrize(
+    ("policy_once", "pass_once", "expected"),
+    [
+        (False, False, "EnabledByPolicy"),
+        (False, True, "EnabledByPolicy"),
+        (True, True, "EnabledByPolicy"),
+        (True, False, "DisabledByPolicy"),
+    ],
+)
+def test_multi_use_pass_stops_working_once_the_policy_requires_one_time_passes(
+    policy_once: bool, pass_once: bool, expected: str
+) -> None:
+    policy = TapPolicy.from_graph(_config(isUsableOnce=policy_once))
+    method = _pass(isUsableOnce=pass_once)
+    assert policy.pass_status(method, USER, [], START + timedelta(minutes=5)) == expected
+    assert policy.allows_form(method) is (expected == "EnabledByPolicy")
+
+
+def test_a_pass_of_unknown_form_is_not_judged_under_a_one_time_policy() -> None:
+    policy = TapPolicy.from_graph(_config(isUsableOnce=True))
+    with pytest.raises(InputError):
+        policy.pass_status(_pass(isUsableOnce=None), USER, [], START + timedelta(minutes=5))
+    # Under a policy that allows both forms the form does not matter.
+    assert TapPolicy.from_graph(_config()).allows_form(_pass(isUsableOnce=None))
+
+
+def test_time_still_comes_first_for_a_multi_use_pass_under_a_one_time_policy() -> None:
+    policy = TapPolicy.from_graph(_config(isUsableOnce=True))
+    assert policy.pass_status(_pass(isUsableOnce=False), USER, [], START + timedelta(hours=2)) == "Expired"
+
+
+# --- who may be given a pass ("Guest access": internal guests yes, external guests never) ---
+
+
+@pytest.mark.parametrize(
+    ("user", "refused"),
+    [
+        ({"userType": "Member", "userPrincipalName": "mia@contoso.example"}, False),
+        ({"userType": None, "userPrincipalName": "mia@contoso.example"}, False),
+        ({"userType": "Guest", "userPrincipalName": "vendor@contoso.example"}, False),  # internal guest
+        ({"userType": "Guest", "userPrincipalName": "ann_fabrikam.example#EXT#@contoso.example"}, True),
+        (
+            {"userType": "guest", "userPrincipalName": "x@contoso.example", "externalUserState": "Accepted"},
+            True,
+        ),
+        ({"userType": "Guest", "userPrincipalName": "x@contoso.example", "creationType": "Invitation"}, True),
+        # An external member (B2B member) is not a guest: the refusal is about external guests.
+        ({"userType": "Member", "userPrincipalName": "ann_fabrikam.example#EXT#@contoso.example"}, False),
+    ],
+)
+def test_external_guests_cannot_be_given_a_pass(user: dict[str, Any], refused: bool) -> None:
+    reason = issue_refusal(user)
+    if refused:
+        assert reason == "Temporary Access Pass cannot be added to an external guest user."
+    else:
+        assert reason is None

@@ -17,6 +17,7 @@ from graphlattice.entra.tokens import (
     is_password_based,
     revokes,
     survives,
+    tap_tokens_alive,
     token_expiry_with_tap,
     valid_after_revocation,
 )
@@ -159,3 +160,19 @@ def test_tap_token_outside_the_pass_is_an_error() -> None:
         token_expiry_with_tap(T0 + timedelta(minutes=61), T0, 60)
     with pytest.raises(ValueError):
         token_expiry_with_tap(T0, T0, 0)
+
+
+@pytest.mark.parametrize(
+    ("present", "minutes", "alive"),
+    [
+        (True, 30, True),  # the pass exists and has not run out
+        (False, 30, False),  # deleted, or replaced by a new pass: its tokens go with it
+        (True, 60, False),  # expired
+        (False, 90, False),
+    ],
+)
+def test_tap_tokens_die_when_the_pass_is_deleted_replaced_or_expires(
+    present: bool, minutes: int, alive: bool
+) -> None:
+    end = T0 + timedelta(minutes=60)
+    assert tap_tokens_alive(pass_present=present, now=T0 + timedelta(minutes=minutes), pass_end=end) is alive

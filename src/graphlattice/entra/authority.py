@@ -1,6 +1,9 @@
 """Who may act on whom: Microsoft's role-versus-role matrices for credential and sensitive actions.
 
-The matrices live in ``data/authority.yaml``. A target is reduced to the matrix rows that apply to it (one per
+The matrices live in ``data/authority.yaml``, one per action: resetting a password and invalidating refresh
+tokens are separate permissions with separate tables (Password Administrator may do the first only), and
+disabling an account has its own table (the 2026 security roles may disable non-administrators but perform
+no other sensitive action). A target is reduced to the matrix rows that apply to it (one per
 role it holds, plus rows for role-assignable-group membership and restricted-management AU roles, or the
 "no admin role" row); an actor role may act only when every one of those rows allows it. Roles held only as
 PIM-eligible count for the target like active ones (see the table's ``eligible_assignments`` note), so callers
@@ -41,6 +44,7 @@ class Action(Enum):
     INVALIDATE_REFRESH_TOKENS = "invalidateRefreshTokens"
     MANAGE_AUTH_METHODS = "manageAuthenticationMethods"
     SENSITIVE_UPDATE = "sensitiveUpdate"
+    UPDATE_ACCOUNT_ENABLED = "updateAccountEnabled"
 
     @property
     def phrase(self) -> str:
@@ -53,12 +57,14 @@ _PHRASES = {
     Action.INVALIDATE_REFRESH_TOKENS: "invalidate the refresh tokens of",
     Action.MANAGE_AUTH_METHODS: "manage authentication methods of",
     Action.SENSITIVE_UPDATE: "update sensitive properties of",
+    Action.UPDATE_ACCOUNT_ENABLED: "disable or enable the account of",
 }
 _MATRIX_FOR_ACTION = {
     Action.RESET_PASSWORD: "reset_password",
-    Action.INVALIDATE_REFRESH_TOKENS: "reset_password",
+    Action.INVALIDATE_REFRESH_TOKENS: "invalidate_refresh_tokens",
     Action.MANAGE_AUTH_METHODS: "manage_auth_methods",
     Action.SENSITIVE_UPDATE: "sensitive_update",
+    Action.UPDATE_ACCOUNT_ENABLED: "account_enabled",
 }
 
 

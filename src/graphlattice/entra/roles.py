@@ -1,6 +1,9 @@
 """Built-in Entra roles: template-id constants and the catalogue loaded from ``data/roles.yaml``.
 
 Role ids are compared case-insensitively everywhere; the catalogue is keyed by the lowercase template id.
+A role id the catalogue does not know (a custom role, or a built-in role newer than the catalogue) is
+*unknown*: :func:`is_privileged` answers ``None`` for it, never ``False``, so a caller cannot mistake it for a
+harmless role without saying so.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ __all__ = [
     "CLOUD_APPLICATION_ADMINISTRATOR",
     "CONDITIONAL_ACCESS_ADMINISTRATOR",
     "DIRECTORY_READERS",
+    "ENTRA_SOC_IDENTITY_RESPONDER",
     "GLOBAL_ADMINISTRATOR",
     "GLOBAL_READER",
     "GROUPS_ADMINISTRATOR",
@@ -26,6 +30,8 @@ __all__ = [
     "HELPDESK_ADMINISTRATOR",
     "HYBRID_IDENTITY_ADMINISTRATOR",
     "MESSAGE_CENTER_READER",
+    "PARTNER_TIER1_SUPPORT",
+    "PARTNER_TIER2_SUPPORT",
     "PASSWORD_ADMINISTRATOR",
     "PRIVILEGED_AUTHENTICATION_ADMINISTRATOR",
     "PRIVILEGED_ROLE_ADMINISTRATOR",
@@ -67,6 +73,9 @@ USAGE_SUMMARY_REPORTS_READER = "75934031-6c7e-415a-99d7-48dbd49e875e"
 HYBRID_IDENTITY_ADMINISTRATOR = "8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2"
 APPLICATION_ADMINISTRATOR = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
 CLOUD_APPLICATION_ADMINISTRATOR = "158c047a-c907-4556-b7ef-446551a6b5f7"
+ENTRA_SOC_IDENTITY_RESPONDER = "58f930cc-fcf4-4152-852c-1d7dbf502139"
+PARTNER_TIER1_SUPPORT = "4ba39ca4-527c-499a-b93d-d9b492c50246"
+PARTNER_TIER2_SUPPORT = "e00e864a-17c5-4a4b-9c06-f5b95a8d5bd8"
 
 
 @dataclass(slots=True, frozen=True)
@@ -90,6 +99,8 @@ def _load_catalog() -> Mapping[str, RoleInfo]:
         privileged = row.get("privileged")
         if not isinstance(privileged, bool):
             raise EntraRuleError(f"roles.yaml role {template_id}: privileged must be true or false")
+        if "source" in row:
+            require_str(row["source"], f"roles.yaml role {template_id}.source")
         catalog[template_id] = RoleInfo(
             template_id=template_id,
             display_name=require_str(row.get("name"), f"roles.yaml role {template_id}.name"),
@@ -118,7 +129,8 @@ def role_display_name(template_id: str) -> str:
     return info.display_name if info else template_id
 
 
-def is_privileged(template_id: str) -> bool:
-    """Microsoft's PRIVILEGED label; False for ids not in the built-in catalogue."""
+def is_privileged(template_id: str) -> bool | None:
+    """Microsoft's PRIVILEGED label, or ``None`` when the id is not in the built-in catalogue (unknown: a
+    custom role or a newer built-in one). Callers decide what unknown means and say so; it is never False."""
     info = get_role(template_id)
-    return info.privileged if info else False
+    return info.privileged if info else None

@@ -1,7 +1,10 @@
 """Temporary Access Pass policy semantics, read from Graph's own JSON.
 
-A pass can be *created* for any user, but only *used* by users the policy includes (and does not exclude),
-and only while the method is enabled. Defaults and limits come from ``data/tap_policy.yaml``.
+A pass can be *created* for any member or internal guest (never for an external guest), but only *used* by
+users the policy includes (and does not exclude), only while the method is enabled, and only in the form the
+policy allows *now*: a multi-use pass stops working once the policy requires one-time passes. Usability is
+always judged against the current policy, so the Range, the checks and the capability graph agree. Defaults,
+limits and these rules come from ``data/tap_policy.yaml``.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from graphlattice.entra._data import load_table, require_mapping
+from graphlattice.entra._data import load_table, require_mapping, require_str
 from graphlattice.errors import EntraRuleError, InputError
 
 __all__ = [
@@ -24,6 +27,7 @@ __all__ = [
     "TapGrant",
     "TapPolicy",
     "TapPolicyViolation",
+    "issue_refusal",
 ]
 
 # Graph's methodUsabilityReason values.
@@ -39,6 +43,8 @@ _LIFETIME_LIMITS = require_mapping(
     require_mapping(_TABLE["limits"], "tap_policy.limits")["lifetimeInMinutes"], "limits"
 )
 _ALL_USERS = str(_TABLE["all_users_target_id"]).casefold()
+_ONE_TIME_POLICY_BLOCKS_MULTI_USE = _TABLE["multi_use_blocked_by_one_time_policy"] is True
+_EXTERNAL_GUEST_REFUSED = require_str(_TABLE["external_guest_refused"], "tap_policy.external_guest_refused")
 
 
 class TapPolicyViolation(EntraRuleError):
@@ -195,7 +201,9 @@ class TapPolicy:
 
         ``OneTimeUsed`` cannot be computed and is taken from the record (``isUsable`` false with that reason).
         Otherwise time comes first: ``Expired`` once the lifetime has run out, ``NotYetValid`` before
-        ``startDateTime``, then ``DisabledByPolicy`` when the policy does not let this user use a pass.
+        ``startDateTime``, then ``DisabledByPolicy`` when the policy as it stands now does not let this user
+        use this pass: the method is off, the user is outside its targets, or the pass is multi-use while the
+        policy requires one-time passes.
         """
         reason = method.get("methodUsabilityReason")
         if method.get("isUsable") is False and isinstance(reason, str) and reason.casefold() == "onetimeused":
@@ -211,9 +219,39 @@ class TapPolicy:
             return EXPIRED
         if moment < start:
             return NOT_YET_VALID
-        if not self.usable_by(user_id, group_ids):
+        if not self.usable_by(user_id, group_ids) or not self.allows_form(method):
             return DISABLED_BY_POLICY
         return ENABLED_BY_POLICY
+
+    def allows_form(self, method: Mapping[str, Any]) -> bool:
+        """Whether the policy, as it is now, accepts a pass of this form (one-time or multi-use)."""
+        if not (_ONE_TIME_POLICY_BLOCKS_MULTI_USE and self.is_usable_once):
+            return True
+        once = method.get("isUsableOnce")
+        if not isinstance(once, bool):
+            raise InputError(
+                "temporaryAccessPassAuthenticationMethod needs isUsableOnce when the policy requires "
+                "one-time passes"
+            )
+        return once
+
+
+def issue_refusal(user: Mapping[str, Any]) -> str | None:
+    """Entra's refusal when a pass is created for this account (a Graph ``user``), or None when allowed.
+
+    Members and internal guests may be given a pass; an external guest (``userType`` Guest with an external
+    identity: an ``#EXT#`` user principal name, an ``externalUserState`` or ``creationType`` Invitation)
+    may not.
+    """
+    if str(user.get("userType") or "").casefold() != "guest":
+        return None
+    upn = str(user.get("userPrincipalName") or "")
+    external = (
+        "#ext#" in upn.casefold()
+        or bool(user.get("externalUserState"))
+        or str(user.get("creationType") or "").casefold() == "invitation"
+    )
+    return _EXTERNAL_GUEST_REFUSED if external else None
 
 
 def _targets(raw: Any, field: str) -> tuple[MethodTarget, ...]:

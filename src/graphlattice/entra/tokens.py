@@ -4,7 +4,9 @@ The revocation table is ``data/token_revocation.yaml`` (Microsoft's "Token revoc
 cookie is classified by two things: whether the sign-in that produced it used the password as the primary
 credential (:func:`is_password_based`) and what it is (:class:`TokenKind`). An event only affects what was
 issued before it; :func:`survives` applies that rule, :func:`valid_after_revocation` is the same rule for
-``signInSessionsValidFromDateTime``.
+``signInSessionsValidFromDateTime``. Tokens born of a Temporary Access Pass sign-in also end with the pass:
+:func:`token_expiry_with_tap` gives their hard end, :func:`tap_tokens_alive` says whether the pass still backs
+them (it must still exist: a deleted or replaced pass takes its tokens with it).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ __all__ = [
     "is_password_based",
     "revokes",
     "survives",
+    "tap_tokens_alive",
     "token_expiry_with_tap",
     "valid_after_revocation",
 ]
@@ -86,6 +89,7 @@ def _load() -> tuple[Mapping[CredentialEvent, frozenset[_Column]], frozenset[str
 
 
 _REVOKED, _PASSWORD_MODES = _load()
+_TOKENS_END_WITH_PASS = load_table("tap_policy")["tokens_end_with_pass"] is True
 
 
 def is_password_based(methods_used: Collection[str]) -> bool:
@@ -155,3 +159,16 @@ def token_expiry_with_tap(issued_at: datetime, tap_start: datetime, tap_lifetime
             "a token cannot be obtained with a Temporary Access Pass outside the pass's validity"
         )
     return end
+
+
+def tap_tokens_alive(*, pass_present: bool, now: datetime, pass_end: datetime) -> bool:
+    """Whether tokens obtained by signing in with a Temporary Access Pass still work at ``now``.
+
+    Microsoft: an expired or deleted pass can't be used for interactive or non-interactive authentication, and
+    tokens from a pass sign-in are limited to the pass's lifetime. So they die when the pass expires
+    (``pass_end``) and as soon as it no longer exists (``pass_present`` False: deleted, or replaced by a new
+    pass, which overrides the old one), whichever comes first.
+    """
+    if not _TOKENS_END_WITH_PASS:
+        return now < pass_end
+    return pass_present and now < pass_end
