@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 
 from graphlattice.entra import roles as R
-from graphlattice.entra.ca import AccessDecision, PolicyResult, access_decision, evaluate
+from graphlattice.entra.ca import (
+    NOT_EVALUATED,
+    AccessDecision,
+    PolicyResult,
+    access_decision,
+    evaluate,
+    requires_mfa,
+)
 from graphlattice.entra.signin import SignInContext
 from graphlattice.entra.strengths import PHISHING_RESISTANT_MFA_STRENGTH_ID, Strength
 
@@ -759,3 +766,84 @@ def test_unmet_controls_are_listed() -> None:
     assert result.unmet_controls == ("mfa", "compliantDevice")
     decision = access_decision([result])
     assert decision.unmet == ["Test policy: requires mfa, compliantDevice"]
+
+
+# --- user actions in report-only mode (concept-conditional-access-report-only, 2025-03-12: "can be evaluated
+# in report-only mode except for items included in the 'User Actions' scope") ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("modes", "what_if_result"),
+    [
+        ({"password"}, "reportOnlyInterrupted"),  # MFA would be asked for: user action, not a failure
+        ({"temporaryAccessPassOneTime"}, "reportOnlySuccess"),
+    ],
+)
+def test_report_only_registration_gate_is_not_evaluated_but_can_be_simulated(
+    modes: set[str], what_if_result: str
+) -> None:
+    gate = {**_registration_gate(_grant("OR", "mfa")), "state": REPORT_ONLY}
+    sign_in = ctx(used_modes=frozenset(modes), **REGISTERING)
+    logged = one(gate, sign_in)
+    assert logged.result == NOT_EVALUATED
+    assert not logged.applies and logged.satisfied is None
+    assert logged.why_not == "report-only mode does not evaluate policies scoped to user actions"
+    assert one(gate, sign_in, what_if=True).result == what_if_result
+    # An ordinary sign-in is not a user action either way; the policy still produces no result.
+    assert one(gate, ctx()).result == NOT_EVALUATED
+
+
+def test_enabled_user_action_policies_are_evaluated_as_always() -> None:
+    gate = _registration_gate(_grant("OR", "mfa"))
+    assert one(gate, ctx(**REGISTERING)).result == "failure"
+
+
+# --- "Register or join devices" ignores client apps, device filters and device state -----------------
+
+REGISTER_DEVICE = "urn:user:registerdevice"
+
+
+@pytest.mark.parametrize(
+    ("conditions", "expected"),
+    [
+        ({"clientAppTypes": ["exchangeActiveSync"]}, "failure"),
+        (
+            {"devices": {"deviceFilter": {"mode": "include", "rule": "device.isCompliant -eq True"}}},
+            "failure",
+        ),
+        ({"platforms": {"includePlatforms": ["iOS"], "excludePlatforms": []}}, "notApplied"),
+    ],
+)
+def test_register_device_action_ignores_conditions_that_do_not_apply(
+    conditions: dict[str, Any], expected: str
+) -> None:
+    joining = policy(
+        applications={"includeApplications": [], "includeUserActions": [REGISTER_DEVICE]}, **conditions
+    )
+    sign_in = ctx(
+        application=None,
+        user_action=REGISTER_DEVICE,
+        client_app_type="browser",
+        platform="windows",
+        device_compliant=False,
+    )
+    assert one(joining, sign_in).result == expected
+    # The same conditions still count for the registration of security info.
+    info = policy(applications={"includeApplications": [], "includeUserActions": [REGISTER]}, **conditions)
+    info_ctx = ctx(application=None, user_action=REGISTER, platform="windows", device_compliant=False)
+    assert one(info, info_ctx).result == "notApplied"
+
+
+# --- what a sign-in required (authenticationRequirement) ------------------------------------------------
+
+
+def test_requires_mfa_counts_enforced_applied_mfa_and_strength_policies_met_or_not() -> None:
+    mfa = policy(grant=_grant("OR", "mfa"))
+    strength = policy(grant=_grant("OR", strength={"id": PHISHING_RESISTANT_MFA_STRENGTH_ID}))
+    block = policy(grant=_grant("OR", "block"))
+    assert requires_mfa(evaluate([mfa], ctx()))  # unmet: still required
+    assert requires_mfa(evaluate([mfa], ctx(used_modes=MFA_DONE)))
+    assert requires_mfa(evaluate([strength], ctx(used_modes=frozenset({"fido2"}))))
+    assert not requires_mfa(evaluate([block], ctx()))
+    assert not requires_mfa(evaluate([{**mfa, "state": REPORT_ONLY}], ctx()))
+    assert not requires_mfa(evaluate([policy(users={"excludeUsers": [USER]})], ctx()))

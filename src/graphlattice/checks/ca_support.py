@@ -227,6 +227,9 @@ def tenant_strengths(tenant: Tenant) -> dict[str, Strength]:
 class Prober:
     """Builds sign-in descriptions for one tenant and asks :func:`entra.ca.evaluate` about them.
 
+    Probes are simulations (``what_if``): a report-only policy scoped to user actions, which Entra itself
+    never evaluates, is evaluated as if it were on, so a check can say what it would do.
+
     A probe is an attacker's sign-in by default: password only, from an address and country that no named
     location lists, on an unmanaged Windows device, in a browser, without sign-in or user risk.
     """
@@ -390,7 +393,9 @@ class Prober:
     ) -> list[PolicyResult]:
         found = self._memo.get(key)
         if found is None:
-            found = evaluate(policies, ctx, named_locations=self.named_locations, strengths=self.strengths)
+            found = evaluate(
+                policies, ctx, named_locations=self.named_locations, strengths=self.strengths, what_if=True
+            )
             self._memo[key] = found
         return found
 

@@ -10,11 +10,16 @@ whether the session as described already meets its grant controls, and report Gr
   block or compliant device), ``reportOnlyInterrupted`` (the user would have to act, e.g. do MFA, which
   Microsoft shows as "Report-only: User action required"), ``reportOnlyNotApplied``;
 * disabled: ``notEnabled``;
-* ``unknown`` when a condition or control cannot be decided from what is known (never a guess).
+* ``unknown`` when a condition or control cannot be decided from what is known (never a guess);
+* :data:`NOT_EVALUATED` (our own value, never written to a record) for a report-only policy scoped to user
+  actions: Entra does not evaluate those in report-only mode, so a real sign-in log carries no result for
+  them and report-only cannot measure such a policy (``data/ca_user_actions.yaml``). Pass ``what_if=True`` to
+  evaluate it anyway, as a simulation does, with the report-only result it would have had.
 
 The built-in ``mfa`` control is met by any combination of the built-in Multifactor authentication
-strength, which includes a Temporary Access Pass. Microsoft notes that user-action policies cannot run in
-report-only mode in the admin center; such policies are still evaluated here so a what-if answer exists.
+strength, which includes a Temporary Access Pass. :func:`requires_mfa` says whether the enforced policies
+asked for multifactor authentication, which is what a sign-in record's ``authenticationRequirement`` reports
+(what was required, not what was used).
 """
 
 from __future__ import annotations
@@ -24,17 +29,19 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from graphlattice.entra.ca_conditions import policy_covers
+from graphlattice.entra.ca_conditions import REPORT_ONLY_EVALUATES_USER_ACTIONS, policy_covers
 from graphlattice.entra.signin import SignInContext
 from graphlattice.entra.strengths import BUILTIN_STRENGTHS, MFA_STRENGTH_ID, Strength, satisfied_by
 
 __all__ = [
+    "NOT_EVALUATED",
     "AccessDecision",
     "GrantRequirement",
     "PolicyResult",
     "SignInContext",
     "access_decision",
     "evaluate",
+    "requires_mfa",
 ]
 
 _EMPTY: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
@@ -52,6 +59,8 @@ _CANONICAL = {
 }
 
 _REPORT_ONLY = "enabledforreportingbutnotenforced"
+NOT_EVALUATED = "notEvaluated"
+"""Result of a report-only policy scoped to user actions, which Entra does not evaluate (never logged)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -123,12 +132,17 @@ def evaluate(
     *,
     named_locations: Mapping[str, Mapping[str, Any]] = _EMPTY,
     strengths: Mapping[str, Strength] | None = None,
+    what_if: bool = False,
 ) -> list[PolicyResult]:
-    """Evaluate every policy for one sign-in, in the order given."""
+    """Evaluate every policy for one sign-in, in the order given.
+
+    By default the answer is what Entra itself evaluates and logs. ``what_if=True`` also evaluates report-only
+    policies scoped to user actions, which the service skips, as a simulation of turning them on needs.
+    """
     locations = {str(k).casefold(): v for k, v in named_locations.items()}
     known_strengths = dict(BUILTIN_STRENGTHS)
     known_strengths.update({k.casefold(): v for k, v in (strengths or {}).items()})
-    return [_evaluate_one(policy, ctx, locations, known_strengths) for policy in policies]
+    return [_evaluate_one(policy, ctx, locations, known_strengths, what_if) for policy in policies]
 
 
 def access_decision(results: Iterable[PolicyResult]) -> AccessDecision:
@@ -145,11 +159,25 @@ def access_decision(results: Iterable[PolicyResult]) -> AccessDecision:
     return AccessDecision(blocked=bool(unmet), unmet=unmet, undetermined=undetermined)
 
 
+def requires_mfa(results: Iterable[PolicyResult]) -> bool:
+    """Whether an enforced policy that applies asks for multifactor authentication (the built-in ``mfa``
+    control or an authentication strength), met or not: a sign-in's ``authenticationRequirement``."""
+    for result in results:
+        if result.state.casefold() != "enabled" or not result.applies or result.grant is None:
+            continue
+        if result.grant.authentication_strength_id is not None:
+            return True
+        if any(c.casefold() == "mfa" for c in result.grant.built_in_controls):
+            return True
+    return False
+
+
 def _evaluate_one(
     policy: Mapping[str, Any],
     ctx: SignInContext,
     locations: Mapping[str, Mapping[str, Any]],
     strengths: Mapping[str, Strength],
+    what_if: bool,
 ) -> PolicyResult:
     base: dict[str, Any] = {
         "policy_id": str(policy.get("id") or ""),
@@ -168,6 +196,15 @@ def _evaluate_one(
         )
     report_only = state == _REPORT_ONLY
     conditions = policy.get("conditions")
+    if report_only and not what_if and not REPORT_ONLY_EVALUATES_USER_ACTIONS and _user_actions(conditions):
+        return PolicyResult(
+            **base,
+            applies=False,
+            why_not="report-only mode does not evaluate policies scoped to user actions",
+            grant=GrantRequirement.from_graph(policy.get("grantControls")),
+            satisfied=None,
+            result=NOT_EVALUATED,
+        )
     covered, why = policy_covers(conditions if isinstance(conditions, Mapping) else {}, ctx, locations)
     grant = GrantRequirement.from_graph(policy.get("grantControls"))
     if covered is None:
@@ -194,6 +231,12 @@ def _evaluate_one(
         result=result,
         unmet_controls=unmet,
     )
+
+
+def _user_actions(conditions: Any) -> bool:
+    apps = conditions.get("applications") if isinstance(conditions, Mapping) else None
+    actions = apps.get("includeUserActions") if isinstance(apps, Mapping) else None
+    return isinstance(actions, list) and any(isinstance(a, str) and a.strip() for a in actions)
 
 
 # One control: (met, the user could meet it by acting now).

@@ -2,7 +2,9 @@
 
 Each check answers ``True`` (covered), ``False`` (not covered, with the reason) or ``None`` (cannot be
 decided from what is known, with the reason). Exclusions win over inclusions. Enum values are compared
-without regard to case, because Graph mixes ``All`` and ``all``.
+without regard to case, because Graph mixes ``All`` and ``all``. For a user action, the conditions Entra does
+not apply to it (``data/ca_user_actions.yaml``: client apps and device conditions for "Register or join
+devices") are skipped.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from graphlattice.entra._data import load_table, require_list, require_mapping, require_str
 from graphlattice.entra.device_filter import DeviceFacts, evaluate_device_rule
 from graphlattice.entra.methods import odata_type_name
 from graphlattice.entra.signin import SignInContext
 
-__all__ = ["Check", "policy_covers"]
+__all__ = ["REPORT_ONLY_EVALUATES_USER_ACTIONS", "Check", "ignored_conditions", "policy_covers"]
 
 Check = tuple[bool | None, str]
 _YES: Check = (True, "")
@@ -23,20 +26,43 @@ _YES: Check = (True, "")
 _APP_SUITES = ("office365", "microsoftadminportals")
 
 
+def _load_user_actions() -> tuple[dict[str, frozenset[str]], bool]:
+    table = load_table("ca_user_actions")
+    actions: dict[str, frozenset[str]] = {}
+    for action, raw in require_mapping(table["user_actions"], "ca_user_actions.user_actions").items():
+        row = require_mapping(raw, f"ca_user_actions.{action}")
+        ignored = require_list(row["ignored_conditions"], f"ca_user_actions.{action}.ignored_conditions")
+        actions[str(action).casefold()] = frozenset(require_str(c, str(action)) for c in ignored)
+    return actions, table["report_only_evaluates_user_actions"] is True
+
+
+_USER_ACTIONS, REPORT_ONLY_EVALUATES_USER_ACTIONS = _load_user_actions()
+
+
+def ignored_conditions(user_action: str | None) -> frozenset[str]:
+    """Conditions (Graph ``conditionalAccessConditionSet`` properties) Entra ignores for a user action."""
+    if user_action is None:
+        return frozenset()
+    return _USER_ACTIONS.get(user_action.strip().casefold(), frozenset())
+
+
 def policy_covers(
     conditions: Mapping[str, Any], ctx: SignInContext, named_locations: Mapping[str, Mapping[str, Any]]
 ) -> Check:
     """Combine every condition: any definite "no" wins, then any "cannot tell", else "yes"."""
+    ignored = ignored_conditions(ctx.user_action)
     checks = [
         _users(_section(conditions, "users"), ctx),
         _applications(_section(conditions, "applications"), ctx),
         _locations(_section(conditions, "locations"), ctx, named_locations),
-        _client_app_types(conditions.get("clientAppTypes"), ctx),
         _platforms(_section(conditions, "platforms"), ctx),
         _risk(conditions.get("signInRiskLevels"), ctx.sign_in_risk, "sign-in risk"),
         _risk(conditions.get("userRiskLevels"), ctx.user_risk, "user risk"),
-        _devices(_section(conditions, "devices"), ctx),
     ]
+    if "clientAppTypes" not in ignored:
+        checks.append(_client_app_types(conditions.get("clientAppTypes"), ctx))
+    if "devices" not in ignored:
+        checks.append(_devices(_section(conditions, "devices"), ctx))
     for verdict, why in checks:
         if verdict is False:
             return False, why
