@@ -90,6 +90,7 @@ def collections(
     gate_grant: dict[str, Any] | None = None,
     mfa_all: str | None = None,
     tap: dict[str, Any] | None = None,
+    fido2: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     users = [
         {
@@ -141,6 +142,7 @@ def collections(
             "state": "enabled",
             "includeTargets": everyone,
             "excludeTargets": [],
+            **(fido2 or {}),
         },
         {
             "@odata.type": NS + "microsoftAuthenticatorAuthenticationMethodConfiguration",

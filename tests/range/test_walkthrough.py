@@ -99,16 +99,17 @@ def test_tap_persistence_password_reset_is_not_enough(tmp_path: Path) -> None:
     verdict = learner.verdict()
     assert verdict["contained"] is False
     assert footholds(verdict) == {
-        # The admin reset kills refresh tokens (Microsoft's table for the Entra admin center) ...
-        "attacker-sessions": False,
-        # ... but the attacker never needed the password:
+        # Microsoft's table: an admin reset revokes password-based sessions and non-password refresh tokens,
+        # but the attacker's browser sessions from the pass and the passkey (session cookies) stay alive ...
+        "attacker-sessions": True,
+        # ... and the attacker never needed the password anyway:
         "attacker-authenticator": True,
         "attacker-passkey": True,
         "live-pass": True,
     }
     assert not any(root_cause(verdict).values())
     assert verdict["collateral"] == []
-    assert verdict["score"] == 15
+    assert verdict["score"] == 0  # the reset contains nothing
 
 
 def test_tap_persistence_real_containment_and_root_cause(tmp_path: Path) -> None:
@@ -188,7 +189,7 @@ def test_registration_gate_password_reset_is_not_enough(tmp_path: Path) -> None:
     assert footholds(verdict) == {
         "known-password": False,  # here the reset matters: the intruder knew the password
         "attacker-authenticator": True,  # but passwordless phone sign-in never asks for it
-        "attacker-sessions": False,
+        "attacker-sessions": True,  # and a phone sign-in's browser session is not password-based
     }
     assert root_cause(verdict) == {"mfa-registration-gate": False, "users-without-mfa": False}
 

@@ -18,9 +18,10 @@ from typing import Any
 
 from graphlattice.checks.config import AssessConfig
 from graphlattice.checks.methods_view import methods_view
+from graphlattice.checks.role_facts import treated_as_privileged
 from graphlattice.entra.ca import GrantRequirement, PolicyResult, SignInContext, access_decision, evaluate
 from graphlattice.entra.methods import MethodKind
-from graphlattice.entra.roles import is_privileged, role_display_name
+from graphlattice.entra.roles import role_display_name
 from graphlattice.entra.strengths import Strength
 from graphlattice.errors import EntraRuleError
 from graphlattice.tenant.model import Json, Tenant, User, parse_time
@@ -480,15 +481,8 @@ def is_admin(tenant: Tenant, principal_id: str) -> bool:
 
 
 def is_privileged_admin(tenant: Tenant, principal_id: str) -> bool:
-    return any(
-        is_privileged(g.role_id) or g.role_id not in _builtin_ids() for g in tenant.grants_of(principal_id)
-    )
-
-
-def _builtin_ids() -> frozenset[str]:
-    from graphlattice.entra.roles import ROLE_CATALOG
-
-    return frozenset(ROLE_CATALOG)
+    """Holds a privileged role, or one whose privilege is unknown (never assumed harmless)."""
+    return any(treated_as_privileged(tenant, g.role_id) for g in tenant.grants_of(principal_id))
 
 
 def role_holders(tenant: Tenant, role_id: str) -> dict[str, str]:

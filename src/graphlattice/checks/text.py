@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from graphlattice.entra.roles import is_privileged, role_display_name
+from graphlattice.checks.role_facts import UNKNOWN_ROLE_NOTE, role_name, role_privilege
 from graphlattice.tenant.model import Tenant
 
 _HOW = {"standing": "active", "activated": "activated", "eligible": "eligible"}
@@ -26,17 +26,24 @@ def name_list(tenant: Tenant, ids: Iterable[str], limit: int = 5, *, sort: bool 
 
 
 def privileged_role_labels(tenant: Tenant, user_id: str) -> list[str]:
-    """Privileged roles a user holds in any form, e.g. ``Global Administrator (eligible, via group X)``."""
+    """Privileged roles a user holds in any form, e.g. ``Global Administrator (eligible, via group X)``.
+
+    A role whose privilege is unknown (not in the catalogue, not labelled by its definition) is listed too,
+    with a note saying so: it is never taken for harmless.
+    """
     labels: list[str] = []
     for grant in tenant.grants_of(user_id):
-        if not is_privileged(grant.role_id):
+        privileged = role_privilege(tenant, grant.role_id)
+        if privileged is False:
             continue
         how = _HOW[grant.kind]
         if grant.via_group_id:
             how += f", via group {tenant.display_name(grant.via_group_id)}"
         if not grant.tenant_wide:
             how += f", scope {grant.scope}"
-        label = f"{role_display_name(grant.role_id)} ({how})"
+        if privileged is None:
+            how += f"; {UNKNOWN_ROLE_NOTE}"
+        label = f"{role_name(tenant, grant.role_id)} ({how})"
         if label not in labels:
             labels.append(label)
     return labels

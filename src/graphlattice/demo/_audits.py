@@ -111,10 +111,14 @@ class AuditContext:
         result: str = "success",
         details: list[tuple[str, str]] | None = None,
         correlation: str | None = None,
+        gen: Gen | None = None,
     ) -> str:
-        correlation = correlation or self.gen.uuid()
-        serial = self.gen.randint(10_000_000, 999_999_999)
-        aid = f"{_ID_PREFIX[service]}_{correlation}_{self.gen.tag()}_{serial}"
+        """Append one record. ``gen``: draw its ids from another generator (a record added to the story
+        later, so that every other record keeps its ids)."""
+        gen = gen or self.gen
+        correlation = correlation or gen.uuid()
+        serial = gen.randint(10_000_000, 999_999_999)
+        aid = f"{_ID_PREFIX[service]}_{correlation}_{gen.tag()}_{serial}"
         record = {
             "id": aid,
             "category": category,

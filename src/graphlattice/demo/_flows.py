@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 
 import orjson
 
 from graphlattice.demo._audits import MS_PIM, WELL_KNOWN, AuditContext, prop, quoted
-from graphlattice.demo._common import DAY, HOUR, LOG_DAYS, MINUTE, NOW_TS, Json, days_ago, hm, iso
+from graphlattice.demo._common import DAY, HOUR, LOG_DAYS, MINUTE, NOW_TS, Gen, Json, days_ago, hm, iso
 from graphlattice.demo._directory import (
     DEFENDER_ACTIVATION,
     HELPDESK_AA_ACTIVATION,
@@ -28,6 +29,7 @@ from graphlattice.demo._signins import (
     HQ_LOCATION,
     MY_SIGNINS,
     OFFICE,
+    PASSKEY_STEP,
     UA_CHROME,
     SignInContext,
     home_ip,
@@ -90,7 +92,7 @@ class Flows:
         location = HQ_LOCATION if at_hq else home_location(roster, i)
         profile = roster.profile[i]
         if profile in (P["fido2"], P["fido2_whfb"], P["fido2x2"]):
-            steps = [step(ts, "FIDO2 security key", None, "Primary authentication", TAP_STEP_RESULT)]
+            steps = [step(ts, PASSKEY_STEP, None, "Primary authentication", TAP_STEP_RESULT)]
             strong = True
         elif profile == P["whfb"]:
             steps = [step(ts, "Windows Hello for Business", None, "Primary authentication", TAP_STEP_RESULT)]
@@ -628,7 +630,24 @@ class Flows:
                 details=[("User-Agent", UA_CHROME)],
             )
         )
-        planted.append(a.user_registered(ATTACK_PASSKEY, victim, ATTACKER_IP, "User registered Fido"))
+        planted.append(
+            a.add(
+                ATTACK_PASSKEY - 9,
+                "Authentication Methods",
+                "UserManagement",
+                "Get passkey creation options",
+                "Other",
+                a.by_user(victim, ATTACKER_IP),
+                [a.user_target(victim)],
+                result_reason="Successfully retrieved passkey creation options.",
+                gen=Gen(zlib.crc32(story.attacker_passkey.encode())),  # the other records keep their ids
+            )
+        )
+        planted.append(
+            a.user_registered(
+                ATTACK_PASSKEY, victim, ATTACKER_IP, "User registered Fido2 Authentication Method"
+            )
+        )
         planted.append(
             a.add(
                 ATTACK_PASSKEY + 2,
@@ -651,7 +670,7 @@ class Flows:
                 [
                     step(
                         ATTACK_FOLLOWUP_SIGNIN,
-                        "FIDO2 security key",
+                        PASSKEY_STEP,
                         "Passkey",
                         "Primary authentication",
                         TAP_STEP_RESULT,

@@ -1,4 +1,11 @@
-"""Sign-in records (beta ``signIn`` shape) and the ordinary interactive traffic of the log window."""
+"""Sign-in records (beta ``signIn`` shape) and the ordinary interactive traffic of the log window.
+
+Records say what Entra writes: ``failureReason`` is Entra's text for the error code
+(:mod:`graphlattice.entra.signin_errors`), ``authenticationRequirement`` is what the enforced policies
+required (multifactor when an enforced MFA or authentication-strength policy applied), not what the user
+happened to use, and the report-only registration gate, a user-action policy that report-only mode does not
+evaluate, never appears in ``appliedConditionalAccessPolicies``.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from graphlattice.demo._methods import phone_device
 from graphlattice.demo._people import COUNTRIES, NO_MFA, PROFILES, SYNCED, Roster
 from graphlattice.demo._policies import CA_KEYS, PolicyIds
 from graphlattice.demo._story import HOME_PREFIX, HQ_PREFIX
+from graphlattice.entra import signin_errors as E
 from graphlattice.entra.permissions import MICROSOFT_GRAPH_APP_ID as GRAPH_APP_ID
 
 # (appDisplayName, appId, resourceDisplayName, resourceId, clientAppUsed)
@@ -89,6 +97,12 @@ ENFORCED_GRANTS = {
     "guest_frequency": [],
 }
 _REPORT_ONLY = frozenset({"registration", "compliant", "guest_frequency"})
+# Report-only policies scoped to user actions: Entra does not evaluate them, so no sign-in carries a result.
+_NOT_EVALUATED = frozenset({"registration"})
+# Enforced policies whose grant asks for multifactor authentication (the built-in control or a strength).
+_MFA_GRANTS = frozenset({"mfa_all", "admins"})
+# A passkey sign-in step as Entra names it.
+PASSKEY_STEP = "Passkey (device-bound)"
 
 
 def home_ip(roster: Roster, i: int) -> str:
@@ -171,24 +185,12 @@ class SignInContext:
         }
         return detail, _UA_EDGE
 
-    def ca_results(
-        self, i: int, app: App, ip: str, *, mfa_ok: bool, strong: bool, compliant: bool
-    ) -> list[Json]:
+    def ca_results(self, i: int, app: App, *, mfa_ok: bool, strong: bool, compliant: bool) -> list[Json]:
         excluded_bg = i in self.breakglass
         results: dict[str, str] = {}
         results["mfa_all"] = (
             "notApplied" if excluded_bg or i in self.kiosk else ("success" if mfa_ok else "failure")
         )
-        if app is MY_SIGNINS and not excluded_bg:
-            results["registration"] = (
-                "reportOnlyNotApplied"
-                if ip.startswith(HQ_PREFIX)
-                else "reportOnlySuccess"
-                if mfa_ok
-                else "reportOnlyFailure"
-            )
-        else:
-            results["registration"] = "reportOnlyNotApplied"
         if (
             app is AZURE_PORTAL
             and i in self.admin_portal_included
@@ -209,6 +211,8 @@ class SignInContext:
         )
         out = []
         for key, name in CA_KEYS:
+            if key in _NOT_EVALUATED:
+                continue
             result = results[key]
             applied = result in ("success", "failure", "reportOnlySuccess", "reportOnlyFailure")
             out.append(
@@ -234,30 +238,24 @@ class SignInContext:
         steps: list[Json],
         *,
         error: int = 0,
-        failure: str = "Other.",
         mfa_ok: bool = True,
         strong: bool = False,
-        requirement: str = "multiFactorAuthentication",
         device: tuple[Json, str] | None = None,
         evaluate_ca: bool = True,
     ) -> str:
         roster = self.roster
         detail, agent = device or self.device(i, browser=app[4] == "Browser")
         ca = (
-            self.ca_results(i, app, ip, mfa_ok=mfa_ok, strong=strong, compliant=bool(detail["isCompliant"]))
+            self.ca_results(i, app, mfa_ok=mfa_ok, strong=strong, compliant=bool(detail["isCompliant"]))
             if evaluate_ca
             else []
         )
         enforced = [r["result"] for r in ca if r["result"] in ("success", "failure")]
         ca_status = "failure" if "failure" in enforced else "success" if enforced else "notApplied"
         if ca_status == "failure" and error == 0:
-            error, failure = (
-                53003,
-                (
-                    "Access has been blocked by Conditional Access policies. The access policy "
-                    "does not allow token issuance."
-                ),
-            )
+            error = E.BLOCKED_BY_CONDITIONAL_ACCESS
+        mfa_ids = {self.policies.ca[key] for key in _MFA_GRANTS}
+        mfa_required = any(r["id"] in mfa_ids and r["result"] in ("success", "failure") for r in ca)
         sid = self.gen.uuid()
         record = {
             "id": sid,
@@ -286,13 +284,15 @@ class SignInContext:
             "tokenIssuerType": "AzureAD",
             "status": {
                 "errorCode": error,
-                "failureReason": failure if error else "Other.",
+                "failureReason": E.failure_reason(error, resource=app[3]) if error else "Other.",
                 "additionalDetails": None if not error else "Sign-in was not completed.",
             },
             "deviceDetail": detail,
             "location": location,
             "appliedConditionalAccessPolicies": ca,
-            "authenticationRequirement": requirement,
+            "authenticationRequirement": (
+                "multiFactorAuthentication" if mfa_required else "singleFactorAuthentication"
+            ),
             "signInEventTypes": ["interactiveUser"],
             "userType": "guest" if roster.is_guest(i) else "member",
             "authenticationDetails": steps,
@@ -302,8 +302,8 @@ class SignInContext:
         return sid
 
 
-def _factor_steps(ctx: SignInContext, i: int, ts: int, first: bool) -> tuple[list[Json], bool, str]:
-    """Authentication steps for one successful sign-in; returns (steps, phishing-resistant, requirement)."""
+def _factor_steps(ctx: SignInContext, i: int, ts: int, first: bool) -> tuple[list[Json], bool]:
+    """Authentication steps for one successful sign-in; returns (steps, phishing-resistant)."""
     roster = ctx.roster
     profile = PROFILES[roster.profile[i]]
     rng = ctx.gen.rng
@@ -312,7 +312,6 @@ def _factor_steps(ctx: SignInContext, i: int, ts: int, first: bool) -> tuple[lis
         return (
             [step(ts, "Password", password_detail, "Primary authentication", "Correct password")],
             False,
-            "singleFactorAuthentication",
         )
     if not first:
         return (
@@ -329,21 +328,19 @@ def _factor_steps(ctx: SignInContext, i: int, ts: int, first: bool) -> tuple[lis
                 ),
             ],
             False,
-            "multiFactorAuthentication",
         )
     if profile in ("fido2", "fido2_whfb", "fido2x2") and rng.random() < 0.7:
         return (
             [
                 step(
                     ts,
-                    "FIDO2 security key",
+                    PASSKEY_STEP,
                     None,
                     "Primary authentication",
                     "MFA requirement satisfied by strong authentication",
                 )
             ],
             True,
-            "multiFactorAuthentication",
         )
     if profile in ("whfb", "fido2_whfb") and rng.random() < 0.7:
         return (
@@ -357,7 +354,6 @@ def _factor_steps(ctx: SignInContext, i: int, ts: int, first: bool) -> tuple[lis
                 )
             ],
             True,
-            "multiFactorAuthentication",
         )
     if profile == "passwordless" and rng.random() < 0.6:
         return (
@@ -371,7 +367,6 @@ def _factor_steps(ctx: SignInContext, i: int, ts: int, first: bool) -> tuple[lis
                 )
             ],
             False,
-            "multiFactorAuthentication",
         )
     second = ts + rng.randint(6, 25)
     primary = step(ts, "Password", password_detail, "Primary authentication", "Correct password")
@@ -383,7 +378,7 @@ def _factor_steps(ctx: SignInContext, i: int, ts: int, first: bool) -> tuple[lis
         mfa = step(second, "Software OATH token", None, "MFA", "MFA successfully completed")
     else:
         mfa = step(second, "Authenticator App", phone_device(i), "MFA", "MFA successfully completed")
-    return [primary, mfa], False, "multiFactorAuthentication"
+    return [primary, mfa], False
 
 
 def ordinary_traffic(
@@ -436,9 +431,7 @@ def ordinary_traffic(
                                 ok=False,
                             )
                         ],
-                        error=50126,
-                        failure="Error validating credentials due to invalid username or password.",
-                        requirement="singleFactorAuthentication",
+                        error=E.INVALID_PASSWORD,
                         evaluate_ca=False,
                     )
                     ts += rng.randint(30, 120)
@@ -465,13 +458,12 @@ def ordinary_traffic(
                                 ok=False,
                             ),
                         ],
-                        error=500121,
-                        failure="Authentication failed during strong authentication request.",
+                        error=E.MFA_FAILED,
                         mfa_ok=False,
                     )
                     ts += rng.randint(60, 180)
-                steps, strong, requirement = _factor_steps(ctx, i, ts, first)
-                ctx.add(ts, i, app, ip, location, steps, strong=strong, requirement=requirement)
+                steps, strong = _factor_steps(ctx, i, ts, first)
+                ctx.add(ts, i, app, ip, location, steps, strong=strong)
                 ts += rng.randint(1 * HOUR, 6 * HOUR)
                 if workday and ts > midnight + 17 * HOUR + 30 * MINUTE:
                     break

@@ -12,6 +12,10 @@ migrated (``policyMigrationState`` other than ``migrationComplete``) the legacy 
 can still offer SMS, voice and Authenticator regardless of this policy.
 
 Targets are matched with :class:`graphlattice.entra.tap.MethodTarget`, the same rule the TAP policy uses.
+
+The Passkey (FIDO2) configuration decides more than who is targeted (:class:`PasskeyRules`,
+``data/passkey_policy.yaml``): whether users may register passkeys themselves in Security info, and which
+authenticator models (AAGUIDs) may register and sign in.
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from graphlattice.entra._data import load_table, require_mapping, require_str
 from graphlattice.entra.tap import MethodTarget
 from graphlattice.errors import InputError
 
-__all__ = ["MIGRATION_COMPLETE", "MethodConfiguration", "legacy_policies_apply"]
+__all__ = ["MIGRATION_COMPLETE", "MethodConfiguration", "PasskeyRules", "legacy_policies_apply"]
 
 MIGRATION_COMPLETE = "migrationcomplete"
 _ALL_USERS = "all_users"
@@ -83,6 +88,62 @@ class MethodConfiguration:
     def sign_in_usable_by(self, user_id: str, group_ids: Collection[str]) -> bool:
         """SMS only: whether this user may sign in with a phone number and a texted code (first factor)."""
         return self._covers(self.sign_in_targets, user_id, group_ids)
+
+
+_PASSKEY = load_table("passkey_policy")
+_PASSKEY_DEFAULTS = require_mapping(_PASSKEY["defaults"], "passkey_policy.defaults")
+_PASSKEY_REFUSALS = {
+    key: require_str(text, f"passkey_policy.refusals.{key}")
+    for key, text in require_mapping(_PASSKEY["refusals"], "passkey_policy.refusals").items()
+}
+
+
+@dataclass(slots=True, frozen=True)
+class PasskeyRules:
+    """The registration and key-restriction settings of a ``fido2AuthenticationMethodConfiguration``."""
+
+    self_service: bool
+    restrictions_enforced: bool
+    allow_list: bool  # enforcementType "allow"; otherwise the listed AAGUIDs are blocked
+    aaguids: frozenset[str]
+
+    @classmethod
+    def from_graph(cls, config: Mapping[str, Any] | None) -> PasskeyRules:
+        config = config or {}
+        self_service = config.get("isSelfServiceRegistrationAllowed")
+        if self_service is None:
+            self_service = _PASSKEY_DEFAULTS["isSelfServiceRegistrationAllowed"]
+        keys = config.get("keyRestrictions")
+        if keys is None:
+            keys = _PASSKEY_DEFAULTS["keyRestrictions"]
+        if not isinstance(self_service, bool) or not isinstance(keys, Mapping):
+            raise InputError("fido2AuthenticationMethodConfiguration has wrongly typed registration settings")
+        listed = keys.get("aaGuids") or []
+        if not isinstance(listed, list):
+            raise InputError("fido2AuthenticationMethodConfiguration.keyRestrictions.aaGuids is not a list")
+        return cls(
+            self_service=self_service,
+            restrictions_enforced=keys.get("isEnforced") is True,
+            allow_list=str(keys.get("enforcementType") or "").casefold() == "allow",
+            aaguids=frozenset(str(a).strip().casefold() for a in listed),
+        )
+
+    def model_allowed(self, aaguid: str | None) -> bool:
+        """Whether key restrictions let a passkey of this model register or sign in."""
+        if not self.restrictions_enforced:
+            return True
+        listed = aaguid is not None and aaguid.strip().casefold() in self.aaguids
+        return listed if self.allow_list else not listed
+
+    def registration_refusal(self, aaguid: str | None, *, guest: bool = False) -> str | None:
+        """Why a user may not add this passkey in Security info, or None when the configuration allows it."""
+        if guest:
+            return _PASSKEY_REFUSALS["guest"]
+        if not self.self_service:
+            return _PASSKEY_REFUSALS["self_service_off"]
+        if not self.model_allowed(aaguid):
+            return _PASSKEY_REFUSALS["aaguid_not_allowed"].replace("{aaguid}", str(aaguid))
+        return None
 
 
 def legacy_policies_apply(policy: Mapping[str, Any] | None) -> bool:

@@ -32,7 +32,9 @@ from graphlattice.entra import roles as R
 from graphlattice.entra import tokens
 from graphlattice.entra.admin_actions import AdminAction, can_perform
 from graphlattice.entra.authority import ELIGIBLE_ROLES_PROTECT_TARGET, TargetProfile
+from graphlattice.entra.ca import requires_mfa
 from graphlattice.entra.groups import membership_control
+from graphlattice.entra.method_policy import PasskeyRules
 from graphlattice.entra.methods import MethodKind, classify_method
 from graphlattice.entra.pim_policy import approval_stage, role_policy_rules
 from graphlattice.entra.registration import RegistrationContext, may_register
@@ -42,7 +44,7 @@ from graphlattice.entra.strengths import (
     PASSWORDLESS_MFA_STRENGTH_ID,
     PHISHING_RESISTANT_MFA_STRENGTH_ID,
 )
-from graphlattice.entra.tap import ONE_TIME_USED, TapPolicy, TapPolicyViolation
+from graphlattice.entra.tap import ONE_TIME_USED, TapPolicy, TapPolicyViolation, issue_refusal
 from graphlattice.errors import ActionDenied, RangeError
 from graphlattice.range import records as rec
 from graphlattice.range import sessions as ses
@@ -377,6 +379,9 @@ def _target_for(obj: Json, kind: str, props: list[Json] | None = None) -> Json:
 def _revoke(state: RangeState, user_id: str, event: tokens.CredentialEvent) -> list[str]:
     """Apply a credential event to the user's sessions per Microsoft's table; returns the revoked ids.
 
+    A browser session is a session cookie and an app's session a refresh token: the table revokes them
+    differently (an admin password reset leaves a non-password browser session alive).
+
     Every session that exists when the event happens was issued before it (actions are ordered even when
     the simulated clock shows the same second), so the table alone decides.
     """
@@ -384,7 +389,7 @@ def _revoke(state: RangeState, user_id: str, event: tokens.CredentialEvent) -> l
     for session in state.sessions.values():
         if session.user_id != user_id or session.revoked_at is not None:
             continue
-        if tokens.revokes(event, password_based=session.password_based):
+        if tokens.revokes(event, password_based=session.password_based, kind=ses.token_kind(session)):
             session.revoked_at = state.now
             session.revoked_reason = str(event)
             revoked.append(session.id)
@@ -458,6 +463,9 @@ def _issue_tap(ctx: Ctx) -> ActionResult:
     state = ctx.state
     target = state.user(ctx.p("user"))
     actor = ctx.authorize(AdminAction.MANAGE_USER_AUTH_METHODS, target)
+    refusal = issue_refusal(target)
+    if refusal is not None:
+        raise ActionDenied(refusal)
     policy = ses.tap_policy(ctx.tenant)
     try:
         grant = policy.resolve_request(ctx.p("lifetime_minutes"), ctx.p("usable_once"))
@@ -565,7 +573,7 @@ _KINDS = {
 _REGISTERED_REASON = {
     "authenticator": "User registered Authenticator App with Notification and Code",
     "authenticator-passwordless": "User registered Microsoft Authenticator App",
-    "passkey": "User registered Fido",
+    "passkey": "User registered Fido2 Authentication Method",
     "software-oath": "User registered Software OATH token",
 }
 _PHONE_REASON = {
@@ -645,8 +653,8 @@ def _register_method(ctx: Ctx) -> ActionResult:
             steps=steps,
             ca=results,
             error=code if blocked else 0,
-            failure=blocked or "",
-            mfa=session.mfa_at is not None,
+            detail=blocked,
+            mfa_required=requires_mfa(results),
             interactive=False,
             session_id=session.id,
         )
@@ -667,6 +675,12 @@ def _register_method(ctx: Ctx) -> ActionResult:
     )
     if not decision.allowed:
         raise ActionDenied(decision.reason)
+    if kind is MethodKind.FIDO2:  # the Passkey (FIDO2) configuration: self-service set up and key models
+        rules = PasskeyRules.from_graph(tenant.method_configuration("Fido2"))
+        guest = str(user.get("userType") or "").casefold() == "guest"
+        refusal = rules.registration_refusal(ctx.p("aaguid", _PASSKEY_AAGUID), guest=guest)
+        if refusal is not None:
+            raise ActionDenied(refusal)
     holder: str = ctx.p("holder") or session.holder
     device: str | None = ctx.p("device_name")
     method: Json
@@ -755,6 +769,17 @@ def _register_method(ctx: Ctx) -> ActionResult:
         existing.append(method)
     state.secrets.devices[str(method["id"]).casefold()] = holder
     records_by = rec.by_user(user, ip)
+    if kind_name == "passkey":  # Security info first asks the service for the WebAuthn creation options
+        rec.audit(
+            state,
+            service="Authentication Methods",
+            category="UserManagement",
+            activity="Get passkey creation options",
+            operation="Other",
+            initiated_by=records_by,
+            targets=[rec.user_target(user)],
+            result_reason="Successfully retrieved passkey creation options.",
+        )
     rec.audit(
         state,
         service="Authentication Methods",

@@ -7,13 +7,21 @@ between tenants (the method named in ``resultReason``), the Range uses one spell
 
 * TAP issuance: ``Admin registered security info`` / ``Admin registered temporary access pass method for
   user`` with ``TemporaryAccessPass.Id``, ``.StartDateTime``, ``.EndDateTime``, ``.AccessPassUsage``;
-* each method a user registers: one ``User registered security info`` naming the method; passkeys and
-  passwordless phone sign-in add a Device Registration Service record;
+* each method a user registers: one ``User registered security info`` naming the method (a passkey: ``User
+  registered Fido2 Authentication Method``, after ``Get passkey creation options``, as in Microsoft's
+  Get-MgAuditLogDirectoryAudit example); passkeys and passwordless phone sign-in add a Device Registration
+  Service record;
 * revoking sessions: Core Directory ``Update StsRefreshTokenValidFrom Timestamp`` with
   ``StsRefreshTokensValidFrom``;
 * password resets: Self-service Password Management ``Reset password (by admin)`` /
   ``Reset password (self-service)`` / ``Change password (self-service)`` plus Core Directory
   ``Reset user password`` / ``Change user password``.
+
+A sign-in record says what Entra says: ``status.failureReason`` is Entra's text for the error code
+(:mod:`graphlattice.entra.signin_errors`) and the Range's own explanation goes to
+``status.additionalDetails``; ``authenticationRequirement`` is what the sign-in was required to satisfy
+(:func:`graphlattice.entra.ca.requires_mfa`), not what was used; a report-only policy that Entra does not
+evaluate (user actions) is left out of ``appliedConditionalAccessPolicies``.
 
 Generic shapes (ids, ``initiatedBy``, targets) reuse the demo tenant's helpers so both write the same JSON.
 """
@@ -28,8 +36,9 @@ import orjson
 
 from graphlattice.demo._audits import MS_PIM, WELL_KNOWN, prop, quoted
 from graphlattice.demo._signins import AZURE_PORTAL, MY_SIGNINS, OFFICE, TEAMS, App, step
-from graphlattice.entra.ca import PolicyResult
+from graphlattice.entra.ca import NOT_EVALUATED, PolicyResult
 from graphlattice.entra.roles import role_display_name
+from graphlattice.entra.signin_errors import failure_reason
 from graphlattice.range.clock import iso
 from graphlattice.range.state import RangeState
 
@@ -216,9 +225,11 @@ def audit(
 
 
 def ca_applied(results: Iterable[PolicyResult]) -> list[Json]:
-    """``appliedConditionalAccessPolicies`` entries for evaluated policies."""
+    """``appliedConditionalAccessPolicies`` entries for the policies Entra evaluated."""
     out: list[Json] = []
     for r in results:
+        if r.result == NOT_EVALUATED:
+            continue
         controls: list[str] = []
         if r.result in _ENFORCED_RESULTS and r.grant is not None:
             controls = [_GRANT_NAMES.get(c.casefold(), c) for c in r.grant.built_in_controls]
@@ -250,14 +261,19 @@ def sign_in(
     steps: list[Json],
     ca: Sequence[PolicyResult] = (),
     error: int = 0,
-    failure: str = "",
-    mfa: bool = False,
+    detail: str | None = None,
+    mfa_required: bool = False,
     interactive: bool = True,
     city: str | None = None,
     browser: str = "Chrome 131.0.0",
     session_id: str | None = None,
 ) -> Json:
-    """Append one beta ``signIn`` record and return it."""
+    """Append one beta ``signIn`` record and return it.
+
+    ``error``: the sign-in error code (0 for success), whose Entra text becomes ``failureReason``; ``detail``:
+    the Range's explanation, in ``additionalDetails``; ``mfa_required``: whether the sign-in had to satisfy
+    multifactor authentication (``authenticationRequirement``).
+    """
     applied = ca_applied(ca)
     enforced = [r["result"] for r in applied if r["result"] in ("success", "failure")]
     status = "failure" if "failure" in enforced else "success" if enforced else "notApplied"
@@ -287,8 +303,8 @@ def sign_in(
         "tokenIssuerType": "AzureAD",
         "status": {
             "errorCode": error,
-            "failureReason": failure if error else "Other.",
-            "additionalDetails": "Sign-in was not completed." if error else None,
+            "failureReason": failure_reason(error, resource=app[3]) if error else "Other.",
+            "additionalDetails": (detail or None) if error else None,
         },
         "deviceDetail": {
             "deviceId": "",
@@ -301,7 +317,9 @@ def sign_in(
         },
         "location": _location(country, city),
         "appliedConditionalAccessPolicies": applied,
-        "authenticationRequirement": "multiFactorAuthentication" if mfa else "singleFactorAuthentication",
+        "authenticationRequirement": (
+            "multiFactorAuthentication" if mfa_required else "singleFactorAuthentication"
+        ),
         "signInEventTypes": ["interactiveUser" if interactive else "nonInteractiveUser"],
         "userType": "guest" if str(user.get("userType") or "").casefold() == "guest" else "member",
         "authenticationDetails": steps,

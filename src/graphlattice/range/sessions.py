@@ -14,9 +14,14 @@ holder knows, an authenticator, passkey or phone the holder has in their hand. M
 
 After the credentials, Conditional Access is evaluated for the application with the user's groups and active
 roles (:mod:`graphlattice.entra.ca`); every attempt, good or bad, writes a sign-in record. Refresh-token
-validity follows :mod:`graphlattice.entra.tokens`: revoked by a credential event per Microsoft's table,
-issued before ``signInSessionsValidFromDateTime``, past the end of the pass it came from, or the user is
-disabled.
+validity follows :mod:`graphlattice.entra.tokens`: revoked by a credential event per Microsoft's table (a
+browser session holds a session cookie, an app a refresh token, and the table treats them differently),
+issued before ``signInSessionsValidFromDateTime``, born of a Temporary Access Pass that has expired or no
+longer exists (deleted, or replaced by a new one), or the user is disabled.
+
+Records say what Entra says: the error code's own text in ``failureReason`` (this module's explanation goes
+to ``additionalDetails`` and to the refusal the learner sees) and the requirement, not the methods used, in
+``authenticationRequirement``.
 """
 
 from __future__ import annotations
@@ -26,12 +31,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from graphlattice.entra import signin_errors as E
 from graphlattice.entra import tokens
-from graphlattice.entra.ca import PolicyResult, access_decision, evaluate
-from graphlattice.entra.method_policy import MethodConfiguration, legacy_policies_apply
+from graphlattice.entra.ca import PolicyResult, access_decision, evaluate, requires_mfa
+from graphlattice.entra.method_policy import MethodConfiguration, PasskeyRules, legacy_policies_apply
 from graphlattice.entra.methods import MethodKind, classify_method
 from graphlattice.entra.signin import SignInContext
-from graphlattice.entra.strengths import BUILTIN_STRENGTHS, MFA_STRENGTH_ID, Strength, satisfied_by
+from graphlattice.entra.strengths import Strength
 from graphlattice.entra.tap import (
     DISABLED_BY_POLICY,
     ENABLED_BY_POLICY,
@@ -58,6 +64,7 @@ __all__ = [
     "sign_in",
     "tap_of",
     "tap_policy",
+    "token_kind",
     "user_active_roles",
 ]
 
@@ -71,35 +78,26 @@ _APP_SUITES: dict[str, frozenset[str]] = {
     "c44b4083-3bb0-49c1-b47d-974e53cbdf3c": frozenset({"MicrosoftAdminPortals"}),  # Azure portal
 }
 _STRONG = "MFA requirement satisfied by strong authentication"
-_BAD_PASSWORD = (50126, "Error validating credentials due to invalid username or password.")
-_DISABLED = (50057, "The user account is disabled.")
-_MFA_FAILED = (500121, "Authentication failed during strong authentication request.")
-_MFA_REQUIRED = (
-    50076,
-    "Due to a configuration change made by your administrator, or because you moved to a new location, you "
-    "must use multi-factor authentication to access the resource.",
-)
-_CA_BLOCKED = (
-    53003,
-    "Access has been blocked by Conditional Access policies. "
-    "The access policy does not allow token issuance.",
-)
+# (error code, the Range's explanation); the record's failureReason is Entra's text for the code.
+_BAD_PASSWORD = (E.INVALID_PASSWORD, "The password entered is not the user's password.")
+_DISABLED = (E.ACCOUNT_DISABLED, "The user account is disabled.")
+_MFA_FAILED = (E.MFA_FAILED, "The second factor was not completed.")
 _MUST_ENROLL = (
-    50079,
-    "Due to a configuration change made by your administrator, or because you moved to a new location, you "
-    "must enroll in multi-factor authentication to access the resource.",
+    E.MFA_ENROLLMENT_REQUIRED,
+    "Multifactor authentication is required and the user has no method for it yet: the session may only "
+    "register security info.",
 )
-_TOKEN_REVOKED = (
-    50173,
-    "The provided grant has expired due to it being revoked; a fresh sign-in is required.",
-)
-_TOKEN_EXPIRED = (70008, "The provided authorization code or refresh token has expired.")
+_TOKEN_REVOKED = (E.GRANT_REVOKED, "The refresh token was revoked.")
+_TOKEN_EXPIRED = (E.GRANT_EXPIRED, "The refresh token has expired.")
 _TAP_REASONS = {
     EXPIRED: "The Temporary Access Pass has expired.",
     NOT_YET_VALID: "The Temporary Access Pass is not valid yet.",
     DISABLED_BY_POLICY: "The Temporary Access Pass policy does not let this user sign in with a pass.",
     ONE_TIME_USED: "The one-time Temporary Access Pass has already been used.",
 }
+# A passkey sign-in step as Entra names it (the method's name in Security info and the admin center).
+_PASSKEY = "Passkey (device-bound)"
+_PASSKEY_LABELS = {"devicebound": _PASSKEY, "synced": "Passkey (synced)"}
 _CONFIG_FOR = {
     MethodKind.MICROSOFT_AUTHENTICATOR_PUSH: "MicrosoftAuthenticator",
     MethodKind.MICROSOFT_AUTHENTICATOR_PASSWORDLESS: "MicrosoftAuthenticator",
@@ -189,7 +187,8 @@ def ca_context(
 
 
 def evaluate_ca(tenant: Tenant, ctx: SignInContext) -> tuple[list[PolicyResult], str | None, int]:
-    """Evaluate every policy; returns (results, reason it blocks or None, error code)."""
+    """Evaluate every policy as Entra does (report-only user actions are not evaluated); returns (results,
+    reason it blocks or None, error code)."""
     strengths: dict[str, Strength] = {}
     for sid, obj in tenant.strength_policies.items():
         try:
@@ -204,8 +203,14 @@ def evaluate_ca(tenant: Tenant, ctx: SignInContext) -> tuple[list[PolicyResult],
         r.result == "failure" and r.grant is not None and "block" in r.grant.built_in_controls
         for r in results
     )
-    code = _CA_BLOCKED[0] if blocks else _MFA_REQUIRED[0]
+    code = E.BLOCKED_BY_CONDITIONAL_ACCESS if blocks else E.MFA_REQUIRED
     return results, "Conditional Access: " + "; ".join(decision.unmet), code
+
+
+def token_kind(session: Session) -> tokens.TokenKind:
+    """What the session holds: a browser session holds a session cookie, an app a refresh token."""
+    client = rec.app_by_name(session.app_id)[4] if session.app_id else "Browser"
+    return tokens.TokenKind.COOKIE if client == "Browser" else tokens.TokenKind.TOKEN
 
 
 def session_problem(state: RangeState, session: Session) -> tuple[int, str] | None:
@@ -221,9 +226,20 @@ def session_problem(state: RangeState, session: Session) -> tuple[int, str] | No
     valid_from = parse_instant(valid_from_raw) if isinstance(valid_from_raw, str) and valid_from_raw else None
     if not tokens.valid_after_revocation(session.issued_at, valid_from):
         return _TOKEN_REVOKED[0], "The refresh token was issued before the user's sessions were revoked."
-    if session.expires_at is not None and state.now >= session.expires_at:
-        if session.via_tap_id:
-            return _TOKEN_EXPIRED[0], "The refresh token came from a Temporary Access Pass that has expired."
+    if session.via_tap_id is not None and session.expires_at is not None:
+        wanted = session.via_tap_id.casefold()
+        present = any(str(m.get("id", "")).casefold() == wanted for m in state.methods_of(session.user_id))
+        if not tokens.tap_tokens_alive(pass_present=present, now=state.now, pass_end=session.expires_at):
+            if present or state.now >= session.expires_at:
+                return (
+                    _TOKEN_EXPIRED[0],
+                    "The refresh token came from a Temporary Access Pass that has expired.",
+                )
+            return (
+                _TOKEN_REVOKED[0],
+                "The refresh token came from a Temporary Access Pass that has been deleted or replaced.",
+            )
+    elif session.expires_at is not None and state.now >= session.expires_at:
         return _TOKEN_EXPIRED
     return None
 
@@ -246,6 +262,10 @@ class _Failed(Exception):
         self.reason = reason
         self.steps = steps
         super().__init__(reason)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _knows_password(state: RangeState, uid: str, holder: str, typed: str | None) -> bool:
@@ -315,24 +335,26 @@ def _prove(state: RangeState, tenant: Tenant, user: Json, req: SignInRequest, ho
         steps = [_password_step(state), _step(state, label, device, "MFA", "MFA successfully completed")]
         return _Proof(("password", mode), steps, mfa=True)
     if method == "passkey":
-        keys = [
+        rules = PasskeyRules.from_graph(tenant.method_configuration("Fido2"))
+        held = [
             m
             for m in methods
             if classify_method(m) is MethodKind.FIDO2
             and _held(state, m, holder)
             and method_enabled(state, tenant, uid, MethodKind.FIDO2)
         ]
+        keys = [m for m in held if rules.model_allowed(_text(m.get("aaGuid")))]
         if not keys:
-            step = _step(
-                state, "FIDO2 security key", None, "Primary authentication", "Authentication failed", ok=False
+            step = _step(state, _PASSKEY, None, "Primary authentication", "Authentication failed", ok=False)
+            why = (
+                "The authentication methods policy no longer allows this passkey's model (AAGUID)."
+                if held
+                else "No passkey registered for this user is held by the one signing in."
             )
-            raise _Failed(
-                _BAD_PASSWORD[0], "No passkey registered for this user is held by the one signing in.", [step]
-            )
+            raise _Failed(_BAD_PASSWORD[0], why, [step])
+        label = _PASSKEY_LABELS.get(str(keys[0].get("passkeyType") or "").casefold(), _PASSKEY)
         name = keys[0].get("displayName") or "Passkey"
-        return _Proof(
-            ("fido2",), [_step(state, "FIDO2 security key", name, "Primary authentication", _STRONG)], True
-        )
+        return _Proof(("fido2",), [_step(state, label, name, "Primary authentication", _STRONG)], True)
     if method == "tap":
         return _prove_tap(state, tenant, uid, req, holder)
     raise RangeError(f"unknown sign-in method {method!r}; use one of: {', '.join(METHODS)}")
@@ -409,7 +431,16 @@ def sign_in(state: RangeState, tenant: Tenant, req: SignInRequest) -> tuple[Sess
     }
 
     def fail(code: int, reason: str, steps: list[Json], ca: list[PolicyResult] | None = None) -> ActionDenied:
-        record = rec.sign_in(state, steps=steps, ca=ca or [], error=code, failure=reason, **base)
+        results = ca or []
+        record = rec.sign_in(
+            state,
+            steps=steps,
+            ca=results,
+            error=code,
+            detail=reason,
+            mfa_required=requires_mfa(results),
+            **base,
+        )
         return ActionDenied(f"Sign-in failed ({code}): {reason}", records=[record])
 
     if user.get("accountEnabled") is False:
@@ -434,7 +465,7 @@ def sign_in(state: RangeState, tenant: Tenant, req: SignInRequest) -> tuple[Sess
     )
     results, blocked, code = evaluate_ca(tenant, ctx)
     if blocked is not None:
-        if code == _MFA_REQUIRED[0] and proof.session is None and not has_mfa_method(state, tenant, uid):
+        if code == E.MFA_REQUIRED and proof.session is None and not has_mfa_method(state, tenant, uid):
             # The registration interrupt: MFA is required and the user has no method for it, so Entra asks
             # them to set one up. The session can only register security info.
             session = _new_session(state, uid, proof, holder, req, registration_only=True)
@@ -443,15 +474,22 @@ def sign_in(state: RangeState, tenant: Tenant, req: SignInRequest) -> tuple[Sess
                 steps=proof.steps,
                 ca=results,
                 error=_MUST_ENROLL[0],
-                failure=_MUST_ENROLL[1],
+                detail=_MUST_ENROLL[1],
+                mfa_required=True,
                 session_id=session.id,
                 **base,
             )
             return session, record
         raise fail(code, blocked, proof.steps, results)
     session = proof.session if proof.session is not None else _new_session(state, uid, proof, holder, req)
-    mfa = proof.mfa or satisfied_by(BUILTIN_STRENGTHS[MFA_STRENGTH_ID], proof.modes)
-    record = rec.sign_in(state, steps=proof.steps, ca=results, mfa=mfa, session_id=session.id, **base)
+    record = rec.sign_in(
+        state,
+        steps=proof.steps,
+        ca=results,
+        mfa_required=requires_mfa(results),
+        session_id=session.id,
+        **base,
+    )
     if proof.via_tap is not None and proof.via_tap.get("isUsableOnce"):
         proof.via_tap["isUsable"] = False
         proof.via_tap["methodUsabilityReason"] = ONE_TIME_USED

@@ -22,8 +22,15 @@ from graphlattice.checks.methods_view import (
 )
 from graphlattice.checks.registry import register
 from graphlattice.checks.result import Affected, Finding, PreCheck, Severity
+from graphlattice.checks.role_facts import (
+    UNKNOWN_ROLE_NOTE,
+    role_name,
+    role_privilege,
+    template_id,
+    treated_as_privileged,
+)
 from graphlattice.entra.authority import Action, TargetProfile, roles_able_to
-from graphlattice.entra.roles import is_privileged, role_display_name
+from graphlattice.entra.roles import role_display_name
 from graphlattice.tenant.model import RoleGrant, Tenant, User
 
 VARIANT = "no-phishing-resistant"
@@ -54,19 +61,9 @@ class _Admin:
     break_glass: bool = False
 
 
-def _template_id(tenant: Tenant, role_id: str) -> str:
-    definition = tenant.role_definitions.get(role_id)
-    template = definition.get("templateId") if definition is not None else None
-    return str(template).lower() if template else role_id
-
-
 def _role_name(tenant: Tenant, role_id: str) -> str:
-    name = role_display_name(_template_id(tenant, role_id))
-    if name == _template_id(tenant, role_id):
-        definition = tenant.role_definitions.get(role_id)
-        if definition is not None and definition.get("displayName"):
-            return str(definition["displayName"])
-    return name
+    name = role_name(tenant, role_id)
+    return name if role_privilege(tenant, role_id) is not None else f"{name} ({UNKNOWN_ROLE_NOTE})"
 
 
 def _holdings(grants: list[RoleGrant]) -> dict[str, _RoleHolding]:
@@ -126,7 +123,7 @@ def _privileged_admins(ctx: CheckContext) -> dict[str, _Admin]:
             continue
         flag = privileged.get(grant.role_id)
         if flag is None:
-            flag = privileged[grant.role_id] = is_privileged(_template_id(tenant, grant.role_id))
+            flag = privileged[grant.role_id] = treated_as_privileged(tenant, grant.role_id)
         if not flag:
             continue
         admin = admins.get(user.id)
@@ -144,7 +141,7 @@ def _who_can_manage(tenant: Tenant, admins: list[_Admin]) -> str:
     assignable = tenant.role_assignable_members
     for admin in admins:
         target = TargetProfile(
-            role_ids=frozenset(_template_id(tenant, r) for r in tenant.any_role_ids(admin.user.id)),
+            role_ids=frozenset(template_id(tenant, r) for r in tenant.any_role_ids(admin.user.id)),
             in_role_assignable_group=admin.user.id in assignable,
         )
         roles = roles_able_to(Action.MANAGE_AUTH_METHODS, target)

@@ -702,10 +702,15 @@ def _prechecks(ctx: CheckContext, gates: list[Gate], exposure: _Exposure) -> lis
         ]
         answer = (
             "Yes: " + "; ".join(parts) + ". Report-only mode does not evaluate user actions, so there are no "
-            "report-only results to review."
+            "report-only results to review and there never will be: measure the gate by simulating it for "
+            "every user instead, as this check does (who has no method and would be stopped, whether a TAP "
+            "gets through)."
         )
     else:
-        answer = "No registration policy is in report-only mode."
+        answer = (
+            "No registration policy is in report-only mode. Report-only could not measure one anyway "
+            "(user actions are not evaluated in report-only mode); simulate it instead."
+        )
     checks.append(PreCheck("Is there a report-only gate, and for how long?", answer))
 
     relevant = [g for g in gates if g.demand == "gate" and g.state in (ENABLED, REPORT_ONLY)]

@@ -1,7 +1,8 @@
 """tap-active-passes: Temporary Access Passes that can be used right now.
 
 Each pass read from ``authenticationMethods`` is evaluated at collection time with ``TapPolicy.pass_status``
-(expired, not yet valid, one-time used, outside the policy scope, or usable). Two findings:
+(expired, not yet valid, one-time used, blocked by the policy as it is now — outside its scope, or a
+multi-use pass while the policy requires one-time passes — or usable). Two findings:
 
 * the main finding lists every usable pass (medium), the dangerous ones first;
 * the variant ``privileged-or-reusable`` lists the usable passes that are multi-use, live longer than the
@@ -98,7 +99,7 @@ def _stamp(moment: datetime | None) -> str:
 class _Scan:
     active: list[_Pass] = field(default_factory=list)
     upcoming: list[_Pass] = field(default_factory=list)
-    blocked: list[_Pass] = field(default_factory=list)  # outside the policy scope, still within lifetime
+    blocked: list[_Pass] = field(default_factory=list)  # blocked by the policy, still within lifetime
     disabled_holders: list[_Pass] = field(default_factory=list)
     malformed: list[dict[str, str]] = field(default_factory=list)
     unknown_with_pass: list[str] = field(
@@ -204,7 +205,8 @@ def _prechecks(ctx: CheckContext, scan: _Scan) -> list[PreCheck]:
         blocked = name_list(tenant, [p.user_id for p in scan.blocked])
         parts.append(
             f"{len(scan.blocked)} blocked only by the TAP policy "
-            f"(method disabled or holder outside its scope: {blocked})"
+            f"(method disabled, holder outside its scope, or a multi-use pass while the policy requires "
+            f"one-time passes: {blocked})"
         )
     if scan.disabled_holders:
         parts.append(
