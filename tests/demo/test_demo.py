@@ -375,7 +375,7 @@ def test_the_attack_is_in_the_logs_once(root: Path, users: dict[str, Json]) -> N
         and a["initiatedBy"]["user"]["ipAddress"] == attacker_ip
     ]
     assert sorted(a["resultReason"] for a in registered) == [
-        "User registered Fido",
+        "User registered Fido2 Authentication Method",
         "User registered Microsoft Authenticator App",
     ]
     drs = [a["activityDisplayName"] for a in audits if a["loggedByService"] == "Device Registration Service"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from graphlattice.errors import ActionDenied, RangeError
+from graphlattice.range.engine import Range
 from tests.range.engine_fixture import new_range, upn
 
 
@@ -132,3 +133,51 @@ def test_global_administrator_does_it_all(tmp_path: Path) -> None:
     assert [p["state"] for p in tenant.ca_policies if p["displayName"] == "Require MFA for all users"] == [
         "enabled"
     ]
+
+
+def _with_roles(tmp_path: Path, roles: dict[str, str]) -> Range:
+    """The fixture tenant with extra active tenant-wide roles (person key -> role template id)."""
+    from tests.range.engine_fixture import state, uid
+
+    seeded = state()
+    for n, (key, role) in enumerate(roles.items()):
+        seeded.collections["roleAssignments"].append(
+            {
+                "id": f"ra-extra-{n}",
+                "principalId": uid(key),
+                "roleDefinitionId": role,
+                "directoryScopeId": "/",
+            }
+        )
+    return Range.seeded(tmp_path / "range", seeded)
+
+
+def test_a_password_administrator_resets_passwords_but_cannot_revoke_sessions(tmp_path: Path) -> None:
+    from graphlattice.entra import roles as R
+
+    rng = _with_roles(tmp_path, {"enrolled": R.PASSWORD_ADMINISTRATOR})
+    with pytest.raises(ActionDenied, match="Password Administrator\\) holds no role that can invalidate"):
+        rng.act("revoke-sessions", {"user": upn("victim")}, actor=upn("enrolled"))
+    rng.act("reset-password", {"user": upn("victim")}, actor=upn("enrolled"))
+
+
+def test_the_soc_identity_responder_contains_non_administrators_only(tmp_path: Path) -> None:
+    from graphlattice.entra import roles as R
+
+    rng = _with_roles(tmp_path, {"enrolled": R.ENTRA_SOC_IDENTITY_RESPONDER})
+    for action in ("revoke-sessions", "reset-password", "disable-user"):
+        rng.act(action, {"user": upn("victim")}, actor=upn("enrolled"))
+    with pytest.raises(
+        ActionDenied, match="cannot invalidate the refresh tokens of a user who holds Reports"
+    ):
+        rng.act("revoke-sessions", {"user": upn("reader")}, actor=upn("enrolled"))
+    with pytest.raises(ActionDenied):  # no authentication-method management
+        rng.act("issue-tap", {"user": upn("newbie")}, actor=upn("enrolled"))
+
+
+def test_partner_tier2_support_can_take_over_a_global_administrator(tmp_path: Path) -> None:
+    from graphlattice.entra import roles as R
+
+    rng = _with_roles(tmp_path, {"enrolled": R.PARTNER_TIER2_SUPPORT})
+    rng.act("reset-password", {"user": upn("admin")}, actor=upn("enrolled"))
+    rng.act("revoke-sessions", {"user": upn("admin")}, actor=upn("enrolled"))
