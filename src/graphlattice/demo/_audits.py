@@ -158,13 +158,24 @@ class AuditContext:
         )
 
     def user_registered(self, ts: int, i: int, ip: str, reason: str) -> str:
+        return self.self_service(ts, i, ip, "User registered security info", "Add", reason)
+
+    def passkey_options(self, ts: int, i: int, ip: str, gen: Gen | None = None) -> str:
+        """The step Security info takes before a passkey registration: it fetches the WebAuthn options."""
+        reason = "Successfully retrieved passkey creation options."
+        return self.self_service(ts, i, ip, "Get passkey creation options", "Other", reason, gen)
+
+    def self_service(
+        self, ts: int, i: int, ip: str, activity: str, operation: str, reason: str, gen: Gen | None = None
+    ) -> str:
         return self.add(
             ts,
             "Authentication Methods",
             "UserManagement",
-            "User registered security info",
-            "Add",
+            activity,
+            operation,
             self.by_user(i, ip),
             [self.user_target(i)],
             result_reason=reason,
+            gen=gen,
         )

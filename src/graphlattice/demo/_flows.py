@@ -631,15 +631,10 @@ class Flows:
             )
         )
         planted.append(
-            a.add(
+            a.passkey_options(
                 ATTACK_PASSKEY - 9,
-                "Authentication Methods",
-                "UserManagement",
-                "Get passkey creation options",
-                "Other",
-                a.by_user(victim, ATTACKER_IP),
-                [a.user_target(victim)],
-                result_reason="Successfully retrieved passkey creation options.",
+                victim,
+                ATTACKER_IP,
                 gen=Gen(zlib.crc32(story.attacker_passkey.encode())),  # the other records keep their ids
             )
         )

@@ -769,27 +769,22 @@ def _register_method(ctx: Ctx) -> ActionResult:
         existing.append(method)
     state.secrets.devices[str(method["id"]).casefold()] = holder
     records_by = rec.by_user(user, ip)
+    registered = [("User registered security info", "Add", reason)]
     if kind_name == "passkey":  # Security info first asks the service for the WebAuthn creation options
+        registered.insert(
+            0, ("Get passkey creation options", "Other", "Successfully retrieved passkey creation options.")
+        )
+    for activity, operation, result_reason in registered:
         rec.audit(
             state,
             service="Authentication Methods",
             category="UserManagement",
-            activity="Get passkey creation options",
-            operation="Other",
+            activity=activity,
+            operation=operation,
             initiated_by=records_by,
             targets=[rec.user_target(user)],
-            result_reason="Successfully retrieved passkey creation options.",
+            result_reason=result_reason,
         )
-    rec.audit(
-        state,
-        service="Authentication Methods",
-        category="UserManagement",
-        activity="User registered security info",
-        operation="Add",
-        initiated_by=records_by,
-        targets=[rec.user_target(user)],
-        result_reason=reason,
-    )
     if kind_name in ("authenticator-passwordless", "passkey"):
         activity = (
             "Add passwordless phone sign-in credential"
