@@ -4,7 +4,9 @@ Sources: MicrosoftDocs/entra-docs docs/identity/authentication/concept-registrat
 (MFA before security info when an MFA-capable method exists; hardware tokens and passwords not registrable),
 how-to-enable-passkey-fido2.md (passkey needs MFA within the past five minutes),
 howto-authentication-temporary-access-pass.md (TAP sign-in registers without extra prompts; one-time pass:
-passwordless registration within 10 minutes of sign-in).
+passwordless registration within 10 minutes of sign-in); concept-registration-mfa-sspr-combined.md at
+ms.date 2024-10-01, "Session controls for Combined Registration" (registration sessions last 15 minutes; MFA
+completed in a valid session carries over).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from graphlattice.entra import MethodKind
 from graphlattice.entra.registration import (
     ONE_TIME_TAP_REGISTRATION_MINUTES,
     PASSKEY_RECENT_MFA_MINUTES,
+    SECURITY_INFO_SESSION_MINUTES,
     RegistrationContext,
     may_register,
 )
@@ -33,6 +36,7 @@ def ctx(
     tap: bool = False,
     one_time: bool = False,
     started_ago: timedelta | None = None,
+    interrupt: bool = False,
 ) -> RegistrationContext:
     return RegistrationContext(
         user_has_mfa_capable_method=has_mfa,
@@ -42,12 +46,14 @@ def ctx(
         session_used_tap=tap,
         tap_one_time=one_time,
         session_started_at=None if started_ago is None else NOW - started_ago,
+        interrupt_mode=interrupt,
     )
 
 
 def test_documented_windows() -> None:
     assert PASSKEY_RECENT_MFA_MINUTES == 5
     assert ONE_TIME_TAP_REGISTRATION_MINUTES == 10
+    assert SECURITY_INFO_SESSION_MINUTES == 15
 
 
 # --- rule: kinds a user cannot add in Security info ---
@@ -221,3 +227,31 @@ def test_minimal_positional_construction_matches_the_range_contract() -> None:
         )
     )
     assert decision.allowed is True and decision.via_role is None
+
+
+# --- rule: a combined registration session lasts 15 minutes ---
+
+
+@pytest.mark.parametrize("kind", ORDINARY)
+def test_the_sign_in_interrupt_registers_within_fifteen_minutes(kind: MethodKind) -> None:
+    fifteen = timedelta(minutes=15)
+    edge = ctx(kind, has_mfa=False, mfa_ago=None, started_ago=fifteen, interrupt=True)
+    assert may_register(edge).allowed is True
+    late = may_register(ctx(kind, has_mfa=False, mfa_ago=None, started_ago=fifteen + TINY, interrupt=True))
+    assert late.allowed is False
+    assert (
+        "last 15 minutes" in late.reason
+        and "sign in again" in late.reason
+        and "15 minutes have" in late.reason
+    )
+    unknown = may_register(ctx(kind, has_mfa=False, mfa_ago=None, interrupt=True))
+    assert unknown.allowed is False and "unknown" in unknown.reason
+
+
+@pytest.mark.parametrize("kind", ORDINARY)
+def test_a_live_session_opens_a_new_registration_session_each_visit(kind: MethodKind) -> None:
+    # Manage mode through a session that signed in hours ago: MFA completed then carries over.
+    hours = ctx(kind, has_mfa=True, mfa_ago=timedelta(hours=6), started_ago=timedelta(hours=6))
+    assert may_register(hours).allowed is True
+    no_method = ctx(kind, has_mfa=False, mfa_ago=None, started_ago=timedelta(hours=6))
+    assert may_register(no_method).allowed is True

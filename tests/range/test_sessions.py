@@ -186,6 +186,20 @@ def test_mfa_required_and_no_method_yet_interrupts_for_registration(tmp_path: Pa
     assert sign_in(rng, "newbie", "authenticator", holder="attacker")["mfa"] is True
 
 
+def test_the_registration_interrupt_lasts_fifteen_minutes(tmp_path: Path) -> None:
+    rng = new_range(tmp_path, mfa_all="enabled", gate="enabledForReportingButNotEnforced")
+    stale = sign_in(rng, "newbie", "password", holder="attacker")["session"]
+    rng.act("advance-clock", {"minutes": "16"})
+    with pytest.raises(ActionDenied, match="Security info sessions last 15 minutes.*16 minutes have passed"):
+        rng.act("register-method", {"session": stale, "kind": "authenticator", "holder": "attacker"})
+    methods = rng.peek().methods_of(rng.peek().user(upn("newbie"))["id"])
+    assert [m["@odata.type"] for m in methods] == ["#microsoft.graph.passwordAuthenticationMethod"]
+    fresh = sign_in(rng, "newbie", "password", holder="attacker")["session"]  # asked to sign in again
+    rng.act("advance-clock", {"minutes": "15"})
+    rng.act("register-method", {"session": fresh, "kind": "authenticator", "holder": "attacker"})
+    assert sign_in(rng, "newbie", "authenticator", holder="attacker")["mfa"] is True
+
+
 def test_sms_needs_the_password_and_the_phone(tmp_path: Path) -> None:
     rng = new_range(tmp_path)
     data = sign_in(rng, "victim", "sms")

@@ -33,6 +33,7 @@ from graphlattice.entra.permissions import (
 from graphlattice.entra.registration import (
     ONE_TIME_TAP_REGISTRATION_MINUTES,
     PASSKEY_RECENT_MFA_MINUTES,
+    SECURITY_INFO_SESSION_MINUTES,
     RegistrationContext,
     may_register,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "PASSWORDLESS_MFA_STRENGTH_ID",
     "PHISHING_RESISTANT_MFA_STRENGTH_ID",
     "ROLE_CATALOG",
+    "SECURITY_INFO_SESSION_MINUTES",
     "TAP_ISSUER_ROLES",
     "TAP_WRITING_APP_PERMISSIONS",
     "AccessDecision",

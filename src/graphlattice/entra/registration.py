@@ -21,6 +21,7 @@ from graphlattice.errors import EntraRuleError
 __all__ = [
     "ONE_TIME_TAP_REGISTRATION_MINUTES",
     "PASSKEY_RECENT_MFA_MINUTES",
+    "SECURITY_INFO_SESSION_MINUTES",
     "RegistrationContext",
     "may_register",
 ]
@@ -33,7 +34,9 @@ class RegistrationContext:
     ``session_mfa_at`` is when the session last completed multifactor authentication (``None``: never).
     A session that signed in with a Temporary Access Pass (``session_used_tap``) counts as having completed
     MFA at sign-in; ``session_started_at`` is that sign-in time, used when ``session_mfa_at`` is not given
-    and for the one-time pass window (``tap_one_time``).
+    and for the one-time pass window (``tap_one_time``). ``interrupt_mode``: the session is the registration
+    interrupt of a sign-in that needed MFA from a user without a method (it may only register); it is itself
+    a combined registration session and registers only within that session's lifetime of its sign-in.
     """
 
     user_has_mfa_capable_method: bool
@@ -43,6 +46,7 @@ class RegistrationContext:
     session_used_tap: bool
     tap_one_time: bool = False
     session_started_at: datetime | None = None
+    interrupt_mode: bool = False
 
 
 @dataclass(slots=True, frozen=True)
@@ -52,6 +56,7 @@ class _Rules:
     passwordless: frozenset[MethodKind]
     tap_satisfies_mfa: bool
     one_time_tap_minutes: int
+    security_info_minutes: int
     names: Mapping[MethodKind, str]
 
 
@@ -74,7 +79,10 @@ def _load() -> _Rules:
     if set(names) != set(MethodKind):
         raise EntraRuleError("registration_rules.display_names must name every MethodKind")
     window = load_table("tap_policy")["one_time_registration_window_minutes"]
-    if not isinstance(window, int) or any(m <= 0 for m in [window, *recent.values()]):
+    visit = table["security_info_session_minutes"]
+    if not isinstance(window, int) or not isinstance(visit, int) or any(
+        m <= 0 for m in [window, visit, *recent.values()]
+    ):
         raise EntraRuleError("registration windows must be positive whole minutes")
     return _Rules(
         not_self_registrable=_kinds(table["not_self_registrable"], "registration_rules.not_self_registrable"),
@@ -82,6 +90,7 @@ def _load() -> _Rules:
         passwordless=_kinds(table["passwordless_kinds"], "registration_rules.passwordless_kinds"),
         tap_satisfies_mfa=bool(table["tap_satisfies_mfa"]),
         one_time_tap_minutes=window,
+        security_info_minutes=visit,
         names=MappingProxyType(names),
     )
 
@@ -94,6 +103,10 @@ PASSKEY_RECENT_MFA_MINUTES: int = _RULES.recent_mfa[MethodKind.FIDO2]
 ONE_TIME_TAP_REGISTRATION_MINUTES: int = _RULES.one_time_tap_minutes
 """After a one-time TAP sign-in, a passwordless method must be registered within this many minutes
 (inclusive)."""
+
+SECURITY_INFO_SESSION_MINUTES: int = _RULES.security_info_minutes
+"""A combined registration session lasts this many minutes (inclusive); a sign-in's registration interrupt
+registers only within them."""
 
 
 def _effective_mfa_at(ctx: RegistrationContext) -> datetime | None:
@@ -114,6 +127,18 @@ def may_register(ctx: RegistrationContext) -> Decision:
     what = _RULES.names[ctx.method_kind]
     if ctx.method_kind in _RULES.not_self_registrable:
         return Decision(False, None, f"Users cannot add {what} themselves in Security info")
+
+    if ctx.interrupt_mode:
+        limit = _RULES.security_info_minutes
+        rule = (
+            f"Security info sessions last {limit} minutes: the registration this sign-in was interrupted for "
+            "has to be done within them, and then the user must sign in again"
+        )
+        if ctx.session_started_at is None:
+            return Decision(False, None, f"{rule}; the sign-in time is unknown")
+        elapsed = ctx.now - ctx.session_started_at
+        if elapsed > timedelta(minutes=limit):
+            return Decision(False, None, f"{rule}; {_minutes(elapsed)} have passed")
 
     mfa_at = _effective_mfa_at(ctx)
     mfa_done = mfa_at is not None or (ctx.session_used_tap and _RULES.tap_satisfies_mfa)

@@ -671,6 +671,7 @@ def _register_method(ctx: Ctx) -> ActionResult:
             session_used_tap=session.via_tap_id is not None,
             tap_one_time="temporaryAccessPassOneTime" in session.methods_used,
             session_started_at=session.issued_at,
+            interrupt_mode=session.registration_only,
         )
     )
     if not decision.allowed:
