@@ -190,7 +190,7 @@ def test_the_registration_interrupt_lasts_fifteen_minutes(tmp_path: Path) -> Non
     rng = new_range(tmp_path, mfa_all="enabled", gate="enabledForReportingButNotEnforced")
     stale = sign_in(rng, "newbie", "password", holder="attacker")["session"]
     rng.act("advance-clock", {"minutes": "16"})
-    with pytest.raises(ActionDenied, match="Security info sessions last 15 minutes.*16 minutes have passed"):
+    with pytest.raises(ActionDenied, match=r"Security info sessions last 15 minutes.*16 minutes have passed"):
         rng.act("register-method", {"session": stale, "kind": "authenticator", "holder": "attacker"})
     methods = rng.peek().methods_of(rng.peek().user(upn("newbie"))["id"])
     assert [m["@odata.type"] for m in methods] == ["#microsoft.graph.passwordAuthenticationMethod"]
