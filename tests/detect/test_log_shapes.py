@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from graphlattice.detect.ingest import ingest_file, ingest_files
+from graphlattice.detect.sniff import SNIFF_BYTES, sniff
 from graphlattice.detect.store import Store
 from graphlattice.errors import LogError
 from tests.detect.logshapes import (
@@ -303,3 +304,19 @@ def test_a_trimmed_sentinel_export_is_not_taken_for_sdk_objects(tmp_path: Path) 
         codes = store.rows("SELECT record_id, error_code, result FROM signins ORDER BY record_id")
     assert report.source == "sentinel"
     assert codes == [("s-bad", 50126, "failure"), ("s-ok", 0, "success")]
+
+
+def test_a_first_megabyte_that_ends_inside_a_string_is_only_the_start_of_the_file(tmp_path: Path) -> None:
+    # One Graph page larger than the sniffed megabyte, the megabyte ending inside a long string value:
+    # the file is whole, only its first megabyte is cut.
+    records = _signins(3)
+    records[1]["userAgent"] = "Mozilla/5.0 " + "x" * (SNIFF_BYTES + 4096)
+    path = tmp_path / "signIns.json"
+    path.write_bytes(orjson.dumps({"value": records}))
+    start = path.read_bytes().find(b'"Mozilla/5.0 x')
+    assert 0 < start < SNIFF_BYTES < start + len(records[1]["userAgent"])  # the megabyte ends inside it
+    sniffed = sniff(path)
+    assert sniffed is not None and (sniffed.kind, sniffed.container) == ("signin", "pages")
+    with Store() as store:
+        report = ingest_file(store, path)
+    assert (report.kind, report.new) == ("signin", 3)

@@ -254,7 +254,10 @@ def _documents(text: str, complete: bool) -> Iterator[tuple[Any, bool]]:
         try:
             value, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
-            if complete or exc.pos < len(text.rstrip()) - 1:
+            # A string cut by the megabyte's end is reported where the string starts; a string cannot
+            # hold a raw line break, so an unterminated one always runs to the end of the text.
+            cut = exc.pos >= len(text.rstrip()) - 1 or exc.msg.startswith("Unterminated string")
+            if complete or not cut:
                 raise
             return  # the first megabyte ends inside this document
         yield value, end_of_line < 0 or end <= end_of_line

@@ -80,8 +80,10 @@ def _load() -> _Rules:
         raise EntraRuleError("registration_rules.display_names must name every MethodKind")
     window = load_table("tap_policy")["one_time_registration_window_minutes"]
     visit = table["security_info_session_minutes"]
-    if not isinstance(window, int) or not isinstance(visit, int) or any(
-        m <= 0 for m in [window, visit, *recent.values()]
+    if (
+        not isinstance(window, int)
+        or not isinstance(visit, int)
+        or any(m <= 0 for m in [window, visit, *recent.values()])
     ):
         raise EntraRuleError("registration windows must be positive whole minutes")
     return _Rules(
