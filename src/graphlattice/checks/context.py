@@ -9,17 +9,18 @@ from typing import Any
 
 from graphlattice.checks.article import Article
 from graphlattice.checks.config import AssessConfig
-from graphlattice.checks.result import Affected, Finding, PreCheck, Severity, Status
+from graphlattice.checks.result import Affected, Cause, Finding, Gap, PreCheck, Severity, Status
 from graphlattice.tenant.model import Tenant
 
 
 class NotEvaluable(Exception):
-    """Raised by a check when the data it needs is present but cannot be interpreted."""
+    """Raised by a check that cannot decide at all: the reason, what to grant, and the kind of cause."""
 
-    def __init__(self, reason: str, grant: Sequence[str] = ()) -> None:
+    def __init__(self, reason: str, grant: Sequence[str] = (), cause: Cause = Cause.DATA) -> None:
         super().__init__(reason)
         self.reason = reason
         self.grant = list(grant)
+        self.cause = cause
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,10 @@ class CheckContext:
         severity: Severity | None = None,
         variant: str | None = None,
         title: str | None = None,
+        gaps: Iterable[Gap] = (),
+        cause: Cause | None = None,
     ) -> Finding:
+        """A finding; ``gaps`` name what was not covered, and the engine applies the coverage rule to them."""
         return Finding(
             risk=self.article.id,
             status=status,
@@ -64,6 +68,8 @@ class CheckContext:
             reasons=list(reasons),
             prechecks=list(prechecks),
             variant=variant,
+            cause=cause,
+            gaps=list(gaps),
         )
 
     def passed(self, summary: str, **kw: Any) -> Finding:
@@ -74,3 +80,6 @@ class CheckContext:
 
     def not_applicable(self, summary: str, **kw: Any) -> Finding:
         return self.finding(Status.NOT_APPLICABLE, summary, **kw)
+
+    def unknown(self, summary: str, cause: Cause, **kw: Any) -> Finding:
+        return self.finding(Status.UNKNOWN, summary, cause=cause, **kw)

@@ -37,6 +37,49 @@ class Severity(StrEnum):
 _RANK = {Severity.CRITICAL: 4, Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1, Severity.INFO: 0}
 
 
+class Cause(StrEnum):
+    """Why a finding is UNKNOWN (or why part of its scope was not covered)."""
+
+    PARTIAL_DATA = "partial-data"  # a collection file holds one page of a longer collection
+    PERMISSION = "permission"  # the collector recorded that a collection could not be read (403, licence)
+    NOT_COLLECTED = "not-collected"  # a collection's file is absent from the snapshot
+    COVERAGE = "coverage"  # some objects in the risk's scope could not be evaluated
+    DATA = "data"  # the data is there but this version cannot interpret it
+
+    @property
+    def label(self) -> str:
+        return _CAUSE_LABELS[self]
+
+    @property
+    def weight(self) -> int:
+        """The cause an UNKNOWN names when several apply: the one that says most about what to fix."""
+        return len(_CAUSE_LABELS) - list(_CAUSE_LABELS).index(self)
+
+
+_CAUSE_LABELS = {
+    Cause.PARTIAL_DATA: "partial data",
+    Cause.PERMISSION: "permission missing",
+    Cause.NOT_COLLECTED: "not collected",
+    Cause.COVERAGE: "coverage incomplete",
+    Cause.DATA: "data not understood",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Part of a risk's scope that could not be evaluated, and why (see ``checks.engine.settle``)."""
+
+    what: str  # e.g. "3 enabled members appear in neither method source"
+    cause: Cause = Cause.COVERAGE
+    grant: tuple[str, ...] = ()  # permissions that would close it
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"cause": self.cause.value, "what": self.what}
+        if self.grant:
+            out["grant"] = list(self.grant)
+        return out
+
+
 @dataclass(frozen=True, slots=True)
 class Affected:
     """An object a finding is about."""
@@ -82,6 +125,8 @@ class Finding:
     missing: list[str] = field(default_factory=list)  # collections that could not be read
     grant: list[str] = field(default_factory=list)  # permissions to grant for UNKNOWN results
     waiver: dict[str, Any] | None = None  # applied waiver (whole finding) or expired-waiver notice
+    cause: Cause | None = None  # why an UNKNOWN finding could not be decided
+    gaps: list[Gap] = field(default_factory=list)  # parts of the scope that were not covered
 
     @property
     def key(self) -> str:
@@ -105,6 +150,10 @@ class Finding:
         }
         if self.variant:
             out["variant"] = self.variant
+        if self.status is Status.UNKNOWN and self.cause is not None:
+            out["cause"] = self.cause.value
+        if self.gaps:
+            out["notCovered"] = [gap.to_json() for gap in self.gaps]
         if self.missing:
             out["missing"] = self.missing
             out["grant"] = self.grant

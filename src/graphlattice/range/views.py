@@ -94,7 +94,7 @@ def people(rng: Range) -> list[Person]:
             label = f"{role_display_name(grant.role_id)} ({how})"
             if label not in labels:
                 labels.append(label)
-        out.append(Person(user.display_name, user.upn, user.account_enabled, tuple(labels)))
+        out.append(Person(user.display_name, user.upn, user.account_enabled is not False, tuple(labels)))
     return out
 
 

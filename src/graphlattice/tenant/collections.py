@@ -20,14 +20,36 @@ class CollectionSpec:
     permission: str
     optional: bool = False
     note: str = ""
+    # Properties the checks read that Graph does not return unless asked for with $select.
+    select: tuple[str, ...] = ()
 
     @property
     def filename(self) -> str:
         return f"{self.name}.jsonl" if self.shape == "jsonl" else f"{self.name}.json"
 
+    @property
+    def request(self) -> str:
+        """The Graph request that reads this collection, with its ``$select`` when it needs one."""
+        path = self.graph_path.removeprefix("/v1.0")
+        return f"GET {path}?$select={','.join(self.select)}" if self.select else f"GET {path}"
+
 
 _SPECS = (
-    CollectionSpec("users", "list", "/v1.0/users", "User.Read.All"),
+    CollectionSpec(
+        "users",
+        "list",
+        "/v1.0/users",
+        "User.Read.All",
+        # A plain GET /users returns none of accountEnabled, userType and onPremisesSyncEnabled.
+        select=(
+            "id",
+            "displayName",
+            "userPrincipalName",
+            "userType",
+            "accountEnabled",
+            "onPremisesSyncEnabled",
+        ),
+    ),
     CollectionSpec(
         "groups",
         "list",

@@ -47,17 +47,31 @@ def parse_time(value: object) -> datetime | None:
 
 @dataclass(slots=True)
 class User:
+    """One user. ``None`` in a property means the snapshot did not carry it (Graph returns
+    ``accountEnabled``, ``userType`` and ``onPremisesSyncEnabled`` only when ``$select`` asks for them):
+    unknown, never a guess."""
+
     id: str
     display_name: str
     upn: str
-    user_type: str  # "member", "guest" or an unknown lower-cased value
-    account_enabled: bool
-    on_premises_sync: bool
+    user_type: str | None  # "member", "guest", an unknown lower-cased value, or None (not in the snapshot)
+    account_enabled: bool | None
+    on_premises_sync: bool | None
     raw: Json = field(repr=False)
 
     @property
     def is_member(self) -> bool:
+        """Known to be a member (not a guest); False when the type is unknown."""
         return self.user_type == "member"
+
+    @property
+    def enabled_member(self) -> bool | None:
+        """An enabled member user: True or False when the snapshot tells, None when it cannot."""
+        if self.account_enabled is False or (self.user_type is not None and self.user_type != "member"):
+            return False
+        if self.account_enabled is None or self.user_type is None:
+            return None
+        return True
 
 
 @dataclass(slots=True)
@@ -142,6 +156,10 @@ class Tenant:
     unknown_enums: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     config_path: str | None = None
+    # Collections whose file is one page of a longer collection (it ends with @odata.nextLink): name -> why.
+    partial: dict[str, str] = field(default_factory=dict)
+    # Unavailable collections whose file is simply absent (no manifest entry says why).
+    not_collected: frozenset[str] = frozenset()
     # Views that higher layers derive from this tenant (e.g. classified methods per user), computed once per
     # tenant and shared by every consumer; keys are namespaced by the module that owns them.
     derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -256,6 +274,31 @@ class Tenant:
             expand(principal, role, scope, "eligible", end, str(e.get("id", "")).lower())
         return tuple(grants)
 
+    def resolves(self, object_id: str) -> bool:
+        """Whether an id names a user, group or service principal of this snapshot."""
+        key = object_id.lower()
+        return key in self.users or key in self.groups or key in self.service_principals
+
+    def principal_collections_unread(self) -> list[str]:
+        """The collections that resolve principals (users, groups, service principals) not read."""
+        return [n for n in ("users", "groups", "servicePrincipals") if not self.available.get(n, False)]
+
+    def unresolved_hint(self) -> str:
+        """Why a principal may be in no collection: what was not read, else an incomplete users.json."""
+        lost = self.principal_collections_unread()
+        if lost:
+            return f"{', '.join(lost)} could not be read"
+        return "users.json may be incomplete, or they were deleted while the snapshot was read"
+
+    @cached_property
+    def unresolved_grants(self) -> tuple[RoleGrant, ...]:
+        """Role grants whose principal is in neither users, groups nor service principals.
+
+        A truncated ``users.json``, unreadable service principals or groups, or an object deleted while the
+        snapshot was read: whoever holds the role cannot be told, so nothing may be concluded about them.
+        """
+        return tuple(g for g in self.role_grants if not self.resolves(g.principal_id))
+
     @cached_property
     def _grants_by_principal(self) -> dict[str, list[RoleGrant]]:
         index: dict[str, list[RoleGrant]] = defaultdict(list)
@@ -361,8 +404,13 @@ class Tenant:
         return {u.upn.lower(): u for u in self.users.values()}
 
     def iter_members(self) -> Iterator[User]:
-        """Enabled member (non-guest) users."""
-        return (u for u in self.users.values() if u.account_enabled and u.is_member)
+        """Users known to be enabled members (not guests); see :attr:`standing_unknown` for the rest."""
+        return (u for u in self.users.values() if u.enabled_member is True)
+
+    @cached_property
+    def standing_unknown(self) -> tuple[str, ...]:
+        """Users who may be enabled members but whose ``accountEnabled`` or ``userType`` was not read."""
+        return tuple(u.id for u in self.users.values() if u.enabled_member is None)
 
     def method_configuration(self, config_id: str) -> Json | None:
         """One authentication-method configuration (e.g. ``TemporaryAccessPass``) from the methods policy."""

@@ -3,6 +3,11 @@
 A collection that is absent, or that the manifest marks as an error, is *unavailable*: it is recorded with
 its reason and the permission that would read it, and checks that need it report UNKNOWN. Bad JSON or a
 wrong shape is a :class:`SnapshotError` naming the file (and the line, for JSONL).
+
+Data that is present but incomplete is loaded and flagged, never silently taken as whole: a file that still
+carries ``@odata.nextLink`` is one page of a longer collection (``Tenant.partial``); users without
+``accountEnabled``/``userType`` (a plain ``GET /users`` returns neither) keep ``None`` there; role holders
+found in no collection are listed. Each gets a warning that says how to collect it properly.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from graphlattice.errors import SnapshotError
+from graphlattice.errors import InputError, SnapshotError
 from graphlattice.tenant.collections import COLLECTIONS, CollectionSpec
 from graphlattice.tenant.enums import EnumReader
 from graphlattice.tenant.gcpause import gc_paused
@@ -86,6 +91,15 @@ _KNOWN_PROPERTIES: dict[str, frozenset[str]] = {
 }
 
 Progress = Callable[[str], None]
+
+NEXT_LINK = "@odata.nextLink"
+# Child arrays a collection file must carry whole; "<child>@odata.nextLink" beside one means it was cut off.
+_CHILD_LINKS = {
+    "groups": ("members@odata.nextLink", "owners@odata.nextLink"),
+    "servicePrincipals": ("appRoleAssignments@odata.nextLink",),
+}
+# User properties the checks read that a plain GET /users does not return.
+_USER_PROPERTIES = ("accountEnabled", "userType", "onPremisesSyncEnabled")
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -163,6 +177,8 @@ class _Loader:
         self.warnings: list[str] = []
         self.available: dict[str, bool] = {}
         self.errors: dict[str, str] = {}
+        self.not_collected: set[str] = set()
+        self.partial: dict[str, str] = {}
         self.manifest: dict[str, Any] = {}
 
     # -- manifest and availability -------------------------------------------------------------------
@@ -211,6 +227,7 @@ class _Loader:
                     self.errors[spec.name] = (
                         f"{spec.filename} is not in the snapshot (grant {spec.permission})"
                     )
+                    self.not_collected.add(spec.name)
                 self.available[spec.name] = False
                 return None
         self.available[spec.name] = True
@@ -237,12 +254,32 @@ class _Loader:
 
     # -- collections ----------------------------------------------------------------------------------
 
+    def mark_partial(self, name: str, why: str) -> None:
+        """Record that ``name`` holds only part of its collection (the first reason found is kept)."""
+        if name in self.partial:
+            return
+        filename = COLLECTIONS[name].filename
+        self.partial[name] = f"{filename} {why}"
+        self.warnings.append(
+            f"{filename}: partial data — it {why}, so the rest of the collection was never read; "
+            f"every risk that reads {name} is UNKNOWN. Export every page (follow @odata.nextLink until "
+            "it is absent, as graphlattice collect does)."
+        )
+
     def list_collection(self, name: str) -> list[Json] | None:
         spec = COLLECTIONS[name]
         path = self.check(spec)
         if path is None:
             return None
-        items = _items(path, self.document(spec, path))
+        doc = self.document(spec, path)
+        items = _items(path, doc)
+        if isinstance(doc, dict) and doc.get(NEXT_LINK):
+            self.mark_partial(name, f"ends with {NEXT_LINK} (one page of {len(items):,} objects)")
+        for key in _CHILD_LINKS.get(name, ()):
+            cut = sum(1 for item in items if item.get(key))
+            if cut:
+                child = key.partition("@")[0]
+                self.mark_partial(name, f"has {cut:,} object(s) whose {child} array stops at {key}")
         self.warn_extra(name, items)
         return items
 
@@ -290,23 +327,43 @@ class _Loader:
             "member": "member",
             "Guest": "guest",
             "guest": "guest",
-            None: "member",
+            None: "member",  # present but null: accounts older than the property are members
         }
+        lacking = dict.fromkeys(_USER_PROPERTIES, 0)
         out: dict[str, User] = {}
         for uid, item in items.items():
-            raw_type = item.get("userType")
-            user_type = known_types.get(raw_type) if type(raw_type) is str or raw_type is None else None
-            if user_type is None:
-                user_type = enums.read(raw_type, "userType", _USER_TYPES, "users") or "member"
+            user_type: str | None = None
+            if "userType" in item:
+                raw_type = item["userType"]
+                user_type = known_types.get(raw_type) if type(raw_type) is str or raw_type is None else None
+                if user_type is None:
+                    user_type = enums.read(raw_type, "userType", _USER_TYPES, "users") or "member"
+            else:
+                lacking["userType"] += 1
+            enabled = item.get("accountEnabled")
+            if "accountEnabled" not in item:
+                lacking["accountEnabled"] += 1
+            synced = item.get("onPremisesSyncEnabled")
+            if "onPremisesSyncEnabled" not in item:
+                lacking["onPremisesSyncEnabled"] += 1
             upn = item.get("userPrincipalName")
             out[uid] = User(
                 uid,
                 str(item.get("displayName") or upn or uid),
                 str(upn or ""),
                 user_type,
-                item.get("accountEnabled") is not False,
-                item.get("onPremisesSyncEnabled") is True,
+                None if "accountEnabled" not in item else enabled is not False,
+                None if "onPremisesSyncEnabled" not in item else synced is True,
                 item,
+            )
+        missing = [f"{count:,} have no {name}" for name, count in lacking.items() if count]
+        if missing:
+            spec = COLLECTIONS["users"]
+            listed = ", ".join(missing[:-1]) + (" and " if len(missing) > 1 else "") + missing[-1]
+            self.warnings.append(
+                f"{spec.filename}: of {len(out):,} user(s), {listed} (a plain GET /users returns none of "
+                "these): the risks that depend on them are UNKNOWN for those users. Export users with "
+                f"{spec.request}"
             )
         return out
 
@@ -396,6 +453,8 @@ class _Loader:
             for item in value:
                 if not isinstance(item, dict):
                     raise SnapshotError(str(path), "every method must be an object", number)
+            if obj.get(NEXT_LINK):
+                self.mark_partial(spec.name, f"has a user's methods that stop at {NEXT_LINK} (line {number})")
             out[user_id.lower()] = value
         return out
 
@@ -404,9 +463,14 @@ class _Loader:
         path = self.check(spec)
         if path is None:
             return None
-        if self.memory is not None:
-            return _items(path, self.memory[name])
-        return read_log(path)
+        doc = self.memory[name] if self.memory is not None else None
+        if doc is None and path.suffix != ".jsonl":
+            doc = _load_json(path)
+        if doc is None:
+            return read_log(path)
+        if isinstance(doc, dict) and doc.get(NEXT_LINK):
+            self.mark_partial(name, f"ends with {NEXT_LINK}")
+        return _items(path, doc)
 
 
 def _memory_lines(path: Path, content: Any) -> list[tuple[int, Json]]:
@@ -454,10 +518,22 @@ def tenant_from_collections(
         return _build(loader, with_logs, None)
 
 
+def _has_snapshot_files(base: Path) -> bool:
+    """Whether the folder holds a manifest or at least one collection file (in either log form)."""
+    names = {MANIFEST}
+    for spec in COLLECTIONS.values():
+        names.add(spec.filename)
+        if spec.shape == "jsonl":
+            names.add(f"{spec.name}.json")
+    return any((base / name).is_file() for name in names)
+
+
 def _load(root: Path, progress: Progress | None, with_logs: bool) -> Tenant:
     base = root
     if not base.is_dir():
         raise SnapshotError(str(base), "not a directory (expected a snapshot folder of Graph JSON files)")
+    if not _has_snapshot_files(base):
+        raise InputError(f"no Graph collection files in {base} — is this the snapshot folder?")
     loader = _Loader(base, progress)
     loader.read_manifest()
     config = base / CONFIG_FILE
@@ -520,12 +596,27 @@ def _build(loader: _Loader, with_logs: bool, config_path: str | None) -> Tenant:
         unknown_enums=loader.enums.all_unknown(),
         warnings=loader.warnings,
         config_path=config_path,
+        partial=loader.partial,
+        not_collected=frozenset(loader.not_collected),
     )
     for (collection, field_name), values in tenant.unknown_enums.items():
         tenant.warnings.append(
             f"{collection}: unknown {field_name} value(s) kept: {', '.join(sorted(values))}"
         )
+    _warn_unresolved(tenant)
     return tenant
+
+
+def _warn_unresolved(tenant: Tenant) -> None:
+    """One warning naming role holders that are in no collection of the snapshot."""
+    principals = sorted({g.principal_id for g in tenant.unresolved_grants})
+    if not principals:
+        return
+    shown = ", ".join(principals[:5]) + (f" and {len(principals) - 5:,} more" if len(principals) > 5 else "")
+    tenant.warnings.append(
+        f"role assignments name {len(principals):,} principal(s) found in neither users, groups nor service "
+        f"principals ({shown}); {tenant.unresolved_hint()}. Risks about role holders are UNKNOWN for them."
+    )
 
 
 def write_collection(path: Path, items: list[Mapping[str, Any]]) -> None:

@@ -11,6 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphlattice.checks.context import CheckContext, NotEvaluable
+from graphlattice.checks.coverage import (
+    collection_cause,
+    method_gaps,
+    standing_gap,
+    unread_gap,
+    unresolved_gap,
+)
 from graphlattice.checks.methods_view import (
     METHOD_GRANTS,
     Tier,
@@ -21,7 +28,7 @@ from graphlattice.checks.methods_view import (
     plural,
 )
 from graphlattice.checks.registry import register
-from graphlattice.checks.result import Affected, Finding, PreCheck, Severity
+from graphlattice.checks.result import Affected, Cause, Finding, Gap, PreCheck, Severity
 from graphlattice.checks.role_facts import (
     UNKNOWN_ROLE_NOTE,
     role_name,
@@ -30,6 +37,7 @@ from graphlattice.checks.role_facts import (
     treated_as_privileged,
 )
 from graphlattice.entra.authority import Action, TargetProfile, roles_able_to
+from graphlattice.entra.privileged import privileged_holders
 from graphlattice.entra.roles import role_display_name
 from graphlattice.tenant.model import RoleGrant, Tenant, User
 
@@ -112,26 +120,14 @@ def _roles_json(tenant: Tenant, holdings: dict[str, _RoleHolding]) -> list[dict[
 
 
 def _privileged_admins(ctx: CheckContext) -> dict[str, _Admin]:
-    """Users holding a privileged role (active or eligible, directly or through a role-assignable group)."""
+    """Users holding a privileged role (active or eligible, directly or through a role-assignable group),
+    as :func:`graphlattice.entra.privileged.privileged_holders` (shared with detection) finds them."""
     tenant = ctx.tenant
-    privileged: dict[str, bool] = {}
-    admins: dict[str, _Admin] = {}
     break_glass = set(ctx.config.break_glass)
-    for grant in tenant.role_grants:
-        user = tenant.users.get(grant.principal_id)
-        if user is None:
-            continue
-        flag = privileged.get(grant.role_id)
-        if flag is None:
-            flag = privileged[grant.role_id] = treated_as_privileged(tenant, grant.role_id)
-        if not flag:
-            continue
-        admin = admins.get(user.id)
-        if admin is None:
-            admin = admins[user.id] = _Admin(
-                user, [], break_glass=bool(break_glass & {user.id, user.upn.lower()})
-            )
-        admin.grants.append(grant)
+    admins: dict[str, _Admin] = {}
+    for uid, grants in privileged_holders(tenant).users.items():
+        user = tenant.users[uid]
+        admins[uid] = _Admin(user, list(grants), break_glass=bool(break_glass & {uid, user.upn.lower()}))
     return admins
 
 
@@ -161,31 +157,54 @@ def evaluate(ctx: CheckContext) -> list[Finding]:
     tenant = ctx.tenant
     view = methods_view(tenant)
     admins = _privileged_admins(ctx)
-    if not admins and not tenant.available.get("roleEligibilitySchedules", False):
+    eligibility_read = tenant.available.get("roleEligibilitySchedules", False)
+    scope_gaps: list[Gap] = []  # privileged users who may exist but are not in this result
+    lost = unresolved_gap(
+        tenant,
+        list(privileged_holders(tenant).unresolved),
+        "whether they are users, and their MFA, is unknown",
+    )
+    if lost is not None:
+        scope_gaps.append(lost)
+    if not eligibility_read:
+        scope_gaps.append(
+            unread_gap(
+                tenant, "roleEligibilitySchedules", "admins holding roles only as eligible are missing"
+            )
+        )
+    if not admins and not eligibility_read and lost is None:
         raise NotEvaluable(
             "no user holds an active privileged role, and PIM-eligible assignments could not be read "
             f"({tenant.errors.get('roleEligibilitySchedules', 'not collected')})",
             grant=["RoleEligibilitySchedule.Read.Directory"],
+            cause=collection_cause(tenant, "roleEligibilitySchedules"),
         )
     if not admins:
         summary = "No user holds a privileged role (active or eligible)."
-        return [ctx.not_applicable(summary), ctx.not_applicable(summary, variant=VARIANT)]
+        return [
+            ctx.not_applicable(summary, gaps=scope_gaps),
+            ctx.not_applicable(summary, variant=VARIANT, gaps=scope_gaps),
+        ]
     view.require_source(tenant)
 
     weakest: list[_Admin] = []  # no second factor, or SMS/voice only
     phishable: list[_Admin] = []
     disabled: list[str] = []
     guests: list[str] = []
+    standing: list[str] = []  # accountEnabled or userType not in the snapshot
     no_data: list[str] = []
     unrecognised: list[str] = []
     evaluated = 0
     for admin in admins.values():
         user = admin.user
-        if not user.account_enabled:
+        if user.account_enabled is False:
             disabled.append(user.id)
             continue
-        if not user.is_member:
+        if user.user_type is not None and not user.is_member:
             guests.append(user.id)
+            continue
+        if user.enabled_member is None:
+            standing.append(user.id)
             continue
         methods = view.of(user.id)
         admin.methods = methods
@@ -201,17 +220,31 @@ def evaluate(ctx: CheckContext) -> list[Finding]:
             evaluated += 1
             (phishable if tier is Tier.PHISHABLE else weakest).append(admin)
 
-    not_evaluated = len(guests) + len(no_data) + len(unrecognised)
+    not_evaluated = len(guests) + len(no_data) + len(unrecognised) + len(standing)
+    gaps = list(scope_gaps)
+    unknown_standing = standing_gap(tenant, standing, "privileged user")
+    if unknown_standing is not None:
+        gaps.append(unknown_standing)
+    gaps.extend(method_gaps(tenant, no_data, unrecognised, "privileged user"))
+    if guests:
+        gaps.append(
+            Gap(
+                f"{plural(len(guests), 'privileged guest')} may do MFA in their home tenant, which this "
+                f"tenant cannot see ({name_list(tenant, guests)})"
+            )
+        )
     if evaluated == 0:
         if not_evaluated == 0:
             summary = f"Every privileged user ({len(disabled):,}) is disabled."
-            return [ctx.not_applicable(summary), ctx.not_applicable(summary, variant=VARIANT)]
+            return [
+                ctx.not_applicable(summary, gaps=scope_gaps),
+                ctx.not_applicable(summary, variant=VARIANT, gaps=scope_gaps),
+            ]
         raise NotEvaluable(
             f"none of the {plural(not_evaluated, 'enabled privileged user')} could be evaluated: "
-            f"{len(no_data):,} appear in neither method source, {len(unrecognised):,} have method types this "
-            f"version does not recognise, {len(guests):,} are guests whose MFA may happen in their home "
-            "tenant",
-            grant=METHOD_GRANTS,
+            + "; ".join(gap.what for gap in gaps),
+            grant=[*METHOD_GRANTS, *(g for gap in gaps for g in gap.grant if g not in METHOD_GRANTS)],
+            cause=Cause.COVERAGE,
         )
 
     def order(admin: _Admin) -> tuple[str, str]:
@@ -245,7 +278,6 @@ def evaluate(ctx: CheckContext) -> list[Finding]:
 
     no_mfa = [a for a in weakest if a.methods is not None and a.methods.tier is Tier.NONE]
     sms_only = [a for a in weakest if a.methods is not None and a.methods.tier is Tier.WEAK]
-    eligibility_read = tenant.available.get("roleEligibilitySchedules", False)
     only_eligible = sum(1 for a in admins.values() if all(g.kind == "eligible" for g in a.grants))
     eligibility = PreCheck(
         "Were PIM-eligible role assignments read?",
@@ -292,12 +324,6 @@ def evaluate(ctx: CheckContext) -> list[Finding]:
             eligibility,
         ]
 
-    notes = []
-    if not_evaluated:
-        notes.append(f"{plural(not_evaluated, 'admin')} could not be evaluated")
-    if not eligibility_read:
-        notes.append("PIM-eligible roles not read")
-    note = f" ({'; '.join(notes)})" if notes else ""
     evidence = {
         "privilegedUsers": len(admins),
         "evaluated": evaluated,
@@ -307,6 +333,8 @@ def evaluate(ctx: CheckContext) -> list[Finding]:
         "disabled": len(disabled),
         "notEvaluated": not_evaluated,
         "guestsNotEvaluated": sorted(guests)[:_SAMPLE],
+        "standingUnknown": sorted(standing)[:_SAMPLE],
+        "unresolvedPrincipals": sorted(privileged_holders(tenant).unresolved)[:_SAMPLE],
         "notInEitherSource": sorted(no_data)[:_SAMPLE],
         "unrecognisedMethods": sorted(unrecognised)[:_SAMPLE],
         "eligibilityRead": eligibility_read,
@@ -341,18 +369,19 @@ def evaluate(ctx: CheckContext) -> list[Finding]:
             else f"no MFA ({len(no_mfa):,}) or only SMS/voice ({len(sms_only):,})"
         )
         main = ctx.failed(
-            f"{len(weakest):,} of {evaluated:,} evaluated privileged users have {breakdown}{note}.",
+            f"{len(weakest):,} of {evaluated:,} evaluated privileged users have {breakdown}.",
             affected=[affected_of(a) for a in weakest],
             reasons=reasons,
             evidence=main_evidence,
             prechecks=prechecks(weakest),
+            gaps=gaps,
         )
     else:
         main = ctx.passed(
-            f"None of the {evaluated:,} evaluated privileged users is without MFA or limited to "
-            f"SMS/voice{note}.",
+            f"None of the {evaluated:,} evaluated privileged users is without MFA or limited to SMS/voice.",
             evidence=main_evidence,
             prechecks=prechecks(weakest),
+            gaps=gaps,
         )
 
     variant_evidence = dict(evidence, admins=[admin_json(a) for a in phishable])
@@ -360,7 +389,7 @@ def evaluate(ctx: CheckContext) -> list[Finding]:
         variant = ctx.failed(
             f"{len(phishable):,} of {evaluated:,} evaluated privileged users have MFA but no "
             "phishing-resistant "
-            f"method{note}.",
+            f"method.",
             affected=[affected_of(a) for a in phishable],
             reasons=[
                 f"{plural(len(phishable), 'privileged user signs', 'privileged users sign')} in with "
@@ -371,14 +400,15 @@ def evaluate(ctx: CheckContext) -> list[Finding]:
             prechecks=prechecks(phishable),
             severity=Severity.HIGH,
             variant=VARIANT,
+            gaps=gaps,
         )
     else:
         variant = ctx.passed(
-            "No evaluated privileged user relies on phishable factors without a phishing-resistant method"
-            f"{note}.",
+            "No evaluated privileged user relies on phishable factors without a phishing-resistant method.",
             evidence=variant_evidence,
             prechecks=prechecks(phishable),
             severity=Severity.HIGH,
             variant=VARIANT,
+            gaps=gaps,
         )
     return [main, variant]

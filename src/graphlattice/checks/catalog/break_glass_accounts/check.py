@@ -24,9 +24,10 @@ from graphlattice.checks.ca_support import (
 )
 from graphlattice.checks.context import CheckContext
 from graphlattice.checks.registry import register
-from graphlattice.checks.result import Affected, Finding, PreCheck, Status
+from graphlattice.checks.result import Affected, Cause, Finding, PreCheck
 from graphlattice.entra.methods import AUTH_METHOD_MODES, MethodKind
 from graphlattice.entra.roles import GLOBAL_ADMINISTRATOR
+from graphlattice.tenant.collections import COLLECTIONS
 from graphlattice.tenant.model import Json, Tenant, User, parse_time
 
 RISK = "break-glass-accounts"
@@ -37,6 +38,7 @@ RULE_CLOUD = "cloud-only"
 RULE_GA = "permanent-global-admin"
 RULE_METHODS = "phishing-resistant-method"
 RULE_LOCKOUT = "not-locked-out"
+_SELECT_HINT = f"export users with {COLLECTIONS['users'].request}"
 
 
 @dataclass(slots=True)
@@ -127,7 +129,7 @@ class _Review:
                 found[user.id] = Account(user=user, declared=True)
         for uid in sorted(self._candidates() - set(found)):
             user = tenant.users[uid]
-            if not user.account_enabled or user.user_type != "member":
+            if user.enabled_member is False:
                 continue
             if not looks_like_break_glass(user) and not any(
                 g.role_id == GLOBAL_ADMINISTRATOR for g in tenant.grants_of(uid)
@@ -159,7 +161,7 @@ class _Review:
             signals.append("name suggests emergency access")
         if _ga_status(self.tenant, user.id)[0] == "permanent":
             signals.append("permanent Global Administrator")
-        if not user.on_premises_sync:
+        if user.on_premises_sync is False:
             signals.append("cloud-only")
         if self.enabled and all(_excluded_from(p, self.tenant, user.id) for p in self.enabled):
             signals.append("excluded from every enabled Conditional Access policy")
@@ -169,10 +171,14 @@ class _Review:
 
     def review(self, account: Account) -> None:
         user = account.user
-        if not user.account_enabled:
+        if user.account_enabled is False:
             account.broken[RULE_EXISTS] = "the account is disabled"
+        elif user.account_enabled is None:
+            account.unknown[RULE_EXISTS] = f"users.json has no accountEnabled for it ({_SELECT_HINT})"
         if user.on_premises_sync:
             account.broken[RULE_CLOUD] = "it is synchronised from on-premises Active Directory"
+        elif user.on_premises_sync is None:
+            account.unknown[RULE_CLOUD] = f"users.json has no onPremisesSyncEnabled for it ({_SELECT_HINT})"
         _, why = _ga_status(self.tenant, user.id)
         if why is not None:
             account.broken[RULE_GA] = why
@@ -322,9 +328,10 @@ def evaluate(ctx: CheckContext) -> Finding:
         )
     undecided = [a for a in accounts.values() if a.unknown]
     if undecided:
-        return ctx.finding(
-            Status.UNKNOWN,
-            f"{len(undecided)} emergency-access account(s) could not be fully verified.",
+        return ctx.unknown(
+            f"Not evaluated ({Cause.COVERAGE.label}): {len(undecided)} emergency-access account(s) could "
+            "not be fully verified.",
+            Cause.COVERAGE,
             reasons=[
                 f"{a.user.display_name}: {rule} not verified: {why}."
                 for a in undecided
@@ -387,10 +394,7 @@ def _prechecks(ctx: CheckContext, accounts: dict[str, Account]) -> list[PreCheck
         checks.append(
             PreCheck(
                 "Is each account synchronised from on-premises?",
-                " ".join(
-                    f"{a.user.display_name}: {'synchronised' if a.user.on_premises_sync else 'cloud-only'}."
-                    for a in accounts.values()
-                ),
+                " ".join(f"{a.user.display_name}: {_sync_label(a.user)}." for a in accounts.values()),
             )
         )
         checks.append(
@@ -402,6 +406,12 @@ def _prechecks(ctx: CheckContext, accounts: dict[str, Account]) -> list[PreCheck
             )
         )
     return checks
+
+
+def _sync_label(user: User) -> str:
+    if user.on_premises_sync is None:
+        return "unknown (onPremisesSyncEnabled not read)"
+    return "synchronised" if user.on_premises_sync else "cloud-only"
 
 
 def _last_sign_in(tenant: Tenant, user: User) -> str:

@@ -40,8 +40,9 @@ from graphlattice.checks.ca_support import (
     user_actions,
 )
 from graphlattice.checks.context import CheckContext
+from graphlattice.checks.coverage import standing_gap
 from graphlattice.checks.registry import register
-from graphlattice.checks.result import Affected, Finding, PreCheck, Severity, Status
+from graphlattice.checks.result import Affected, Cause, Finding, PreCheck, Severity
 from graphlattice.checks.text import name_list as names
 from graphlattice.entra.ca import SignInContext
 from graphlattice.entra.groups import membership_control
@@ -80,6 +81,7 @@ class Paths:
     accepted: list[str] = field(default_factory=list)
     unverified: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)  # excluded ids that match no object (deleted objects)
+    standing_unknown: list[str] = field(default_factory=list)  # excluded users of unknown accountEnabled/type
     count: int = 0
 
     def add(self, reason: str, *, high: bool) -> None:
@@ -175,7 +177,7 @@ class _Walker:
         if user is not None and user.user_type == "guest":
             self.paths.accepted.append(f"{tenant.display_name(uid)} (guest, '{name}')")
             return
-        if user is not None and not user.account_enabled:
+        if user is not None and user.account_enabled is False:
             self.paths.accepted.append(f"{tenant.display_name(uid)} (disabled account, '{name}')")
             return
         if user is None:
@@ -183,6 +185,10 @@ class _Walker:
             return
         reached = self.open_targets(uid, targets)
         if not reached:
+            return
+        if user.enabled_member is None:
+            if uid not in self.paths.standing_unknown:
+                self.paths.standing_unknown.append(uid)
             return
         roles = role_summary(tenant, uid)
         admin = is_admin(tenant, uid)
@@ -220,10 +226,15 @@ class _Walker:
         exposed: list[str] = []
         for member in members:
             user = tenant.users[member]
-            if member in self.break_glass or user.user_type == "guest" or not user.account_enabled:
+            if member in self.break_glass or user.enabled_member is False:
                 continue
-            if self.open_targets(member, targets):
-                exposed.append(member)
+            if not self.open_targets(member, targets):
+                continue
+            if user.enabled_member is None:
+                if member not in self.paths.standing_unknown:
+                    self.paths.standing_unknown.append(member)
+                continue
+            exposed.append(member)
         owners = [o for o in group.owner_ids if o not in self.break_glass]
         managers: dict[str, list[str]] = {}
         for role in sorted(control.role_ids):
@@ -492,6 +503,8 @@ def evaluate(ctx: CheckContext) -> Finding:
         }
     )
     prechecks = _prechecks(ctx, paths)
+    gap = standing_gap(tenant, paths.standing_unknown, "excluded user")
+    gaps = [gap] if gap is not None else []
     if paths.reasons:
         people = sum(1 for a in paths.affected.values() if a.type == "user")
         return ctx.failed(
@@ -501,14 +514,17 @@ def evaluate(ctx: CheckContext) -> Finding:
             evidence=evidence,
             prechecks=prechecks,
             severity=paths.severity,
+            gaps=gaps,
         )
     if paths.unverified:
-        return ctx.finding(
-            Status.UNKNOWN,
-            f"No certain bypass found, but {len(paths.unverified)} sign-in path(s) could not be evaluated.",
+        return ctx.unknown(
+            f"Not evaluated ({Cause.DATA.label}): no certain bypass found, but {len(paths.unverified)} "
+            "sign-in path(s) could not be evaluated.",
+            Cause.DATA,
             reasons=paths.unverified,
             evidence=evidence,
             prechecks=prechecks,
+            gaps=gaps,
         )
     return ctx.passed(
         f"Every exclusion from the {len(mfa)} enabled MFA polic{'y' if len(mfa) == 1 else 'ies'} is an "
@@ -516,6 +532,7 @@ def evaluate(ctx: CheckContext) -> Finding:
         "emergency or guest exclusion or is covered by another policy; legacy authentication is stopped.",
         evidence=evidence,
         prechecks=prechecks,
+        gaps=gaps,
     )
 
 

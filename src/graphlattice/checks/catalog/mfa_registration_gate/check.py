@@ -37,6 +37,7 @@ from graphlattice.checks.ca_support import (
     targets_registration,
 )
 from graphlattice.checks.context import CheckContext, NotEvaluable
+from graphlattice.checks.coverage import standing_gap
 from graphlattice.checks.methods_view import Tier, methods_view
 from graphlattice.checks.registry import register
 from graphlattice.checks.result import Affected, Finding, PreCheck, Severity
@@ -138,6 +139,7 @@ class Issues:
     severity: Severity = Severity.LOW
     evidence: dict[str, Any] = field(default_factory=dict)
     labels: list[str] = field(default_factory=list)
+    standing: list[str] = field(default_factory=list)  # users who would skip the gate, if enabled members
 
     def add(self, reason: str, severity: Severity, label: str) -> None:
         self.reasons.append(reason)
@@ -201,6 +203,8 @@ def evaluate(ctx: CheckContext) -> list[Finding]:
     _grant_gaps(prober, enforced, issues)
     findings = []
     names_list = ", ".join(f"'{g.name}'" for g in enforced)
+    gap = standing_gap(tenant, issues.standing, "excluded user")
+    gaps = [gap] if gap is not None else []
     if issues.reasons:
         findings.append(
             ctx.failed(
@@ -210,6 +214,7 @@ def evaluate(ctx: CheckContext) -> list[Finding]:
                 evidence=issues.evidence,
                 prechecks=prechecks,
                 severity=issues.severity,
+                gaps=gaps,
             )
         )
     else:
@@ -220,6 +225,7 @@ def evaluate(ctx: CheckContext) -> list[Finding]:
                 affected=[_policy_affected(g, "enforced registration gate") for g in enforced],
                 evidence=evidence,
                 prechecks=prechecks,
+                gaps=gaps,
             )
         )
     location = _location_finding(ctx, prober, enforced)
@@ -400,13 +406,16 @@ def _exclusions(
                     f"{tenant.display_name(uid)} ({'break-glass' if uid in break_glass else 'guest'})"
                 )
                 continue
-            if user is not None and not user.account_enabled:
+            if user is not None and user.account_enabled is False:
                 accepted.append(f"{tenant.display_name(uid)} (disabled account)")
                 continue
             if user is None:
                 issues.evidence.setdefault("staleExclusions", []).append(uid)
                 continue
             if stopped(uid):
+                continue
+            if user.enabled_member is None:
+                issues.standing.append(uid)
                 continue
             admin = is_admin(tenant, uid)
             roles = ", ".join(role_summary(tenant, uid))
@@ -427,14 +436,13 @@ def _exclusions(
             parents = tenant.groups_of(gid)
             if stopped(f"new-member-of-{gid}", group_ids={gid, *parents}, role_ids=(), is_guest=False):
                 continue
-            exposed = [
+            reachable = [
                 m
                 for m in members
-                if m not in break_glass
-                and tenant.users[m].account_enabled
-                and tenant.users[m].user_type != "guest"
-                and not stopped(m)
+                if m not in break_glass and tenant.users[m].enabled_member is not False and not stopped(m)
             ]
+            exposed = [m for m in reachable if tenant.users[m].enabled_member]
+            issues.standing.extend(m for m in reachable if m not in exposed and m not in issues.standing)
             admins = [m for m in exposed if is_admin(tenant, m)]
             group = tenant.groups.get(gid)
             kind = (

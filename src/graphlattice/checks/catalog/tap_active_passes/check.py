@@ -21,7 +21,7 @@ from typing import Any
 
 from graphlattice.checks.context import CheckContext, NotEvaluable
 from graphlattice.checks.registry import register
-from graphlattice.checks.result import Finding, PreCheck, Severity, Status
+from graphlattice.checks.result import Cause, Finding, PreCheck, Severity, Status
 from graphlattice.checks.text import name_list, privileged_role_labels
 from graphlattice.entra.methods import MethodKind, classify_method, classify_registered
 from graphlattice.entra.tap import DISABLED_BY_POLICY, ENABLED_BY_POLICY, NOT_YET_VALID, TapPolicy
@@ -101,6 +101,7 @@ class _Scan:
     upcoming: list[_Pass] = field(default_factory=list)
     blocked: list[_Pass] = field(default_factory=list)  # blocked by the policy, still within lifetime
     disabled_holders: list[_Pass] = field(default_factory=list)
+    standing_unknown: list[_Pass] = field(default_factory=list)  # holder's accountEnabled not read
     malformed: list[dict[str, str]] = field(default_factory=list)
     unknown_with_pass: list[str] = field(
         default_factory=list
@@ -152,13 +153,15 @@ def _scan(ctx: CheckContext, policy: TapPolicy) -> _Scan:
                 item.worse.append(f"lifetime above {_minutes(bound)}")
             if status != ENABLED_BY_POLICY:
                 continue
-            if user is not None and not user.account_enabled:
+            if user is not None and user.account_enabled is False:
                 scan.disabled_holders.append(item)
+            elif user is not None and user.account_enabled is None:
+                scan.standing_unknown.append(item)
             else:
                 scan.active.append(item)
     registration_known = tenant.available.get("userRegistrationDetails", False)
     for user in tenant.users.values():
-        if user.id in tenant.methods or not user.account_enabled:
+        if user.id in tenant.methods or user.account_enabled is False:
             continue
         report = tenant.registration.get(user.id) if registration_known else None
         if report is None:
@@ -251,7 +254,8 @@ def _unknown(
 ) -> Finding:
     finding = ctx.finding(
         Status.UNKNOWN,
-        f"Not evaluated: {reason}",
+        f"Not evaluated ({Cause.COVERAGE.label}): {reason}",
+        cause=Cause.COVERAGE,
         reasons=[reason],
         evidence=evidence,
         prechecks=prechecks,
@@ -304,6 +308,12 @@ def evaluate(ctx: CheckContext) -> list[Finding]:
         )
     if scan.malformed:
         open_reasons.append(f"{len(scan.malformed)} pass record(s) could not be interpreted")
+    if scan.standing_unknown:
+        open_reasons.append(
+            f"{len(scan.standing_unknown)} usable pass(es) belong to users whose accountEnabled was not read "
+            f"({name_list(tenant, [p.user_id for p in scan.standing_unknown])}; export users with "
+            f"{COLLECTIONS['users'].request})"
+        )
 
     return [
         _main(ctx, scan, evidence, prechecks, open_reasons),

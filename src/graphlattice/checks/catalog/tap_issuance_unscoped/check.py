@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from graphlattice.checks.context import CheckContext
+from graphlattice.checks.context import CheckContext, NotEvaluable
+from graphlattice.checks.coverage import standing_gap, unread_gap
 from graphlattice.checks.methods_view import methods_view
 from graphlattice.checks.registry import register
-from graphlattice.checks.result import Affected, Finding, PreCheck, Severity, Status
+from graphlattice.checks.result import Affected, Finding, Gap, PreCheck, Severity
 from graphlattice.checks.tap_scope import tap_usable_users
 from graphlattice.checks.text import name_list, privileged_role_labels
 from graphlattice.entra.tap import TapPolicy
 from graphlattice.errors import InputError
-from graphlattice.tenant.collections import COLLECTIONS
 from graphlattice.tenant.model import Tenant
 
 _NAMES_SHOWN = 5
@@ -52,7 +52,7 @@ def _scan(tenant: Tenant, policy: TapPolicy, roles_known: bool) -> _Scope:
         for t in policy.include_targets
     ]
     for user in tenant.users.values():
-        if not user.account_enabled:
+        if user.account_enabled is False:
             continue
         scope.enabled_users += 1
         if user.id not in usable:
@@ -87,7 +87,7 @@ def evaluate(ctx: CheckContext) -> Finding:
     try:
         policy = TapPolicy.from_graph(tenant.method_configuration("TemporaryAccessPass"))
     except InputError as exc:
-        return _unknown(ctx, f"The TAP method configuration cannot be interpreted: {exc}", [])
+        raise NotEvaluable(f"The TAP method configuration cannot be interpreted: {exc}") from None
     evidence: dict[str, object] = {
         "state": policy.state,
         "includesAllUsers": policy.includes_all_users,
@@ -177,38 +177,34 @@ def evaluate(ctx: CheckContext) -> Finding:
 
     groups_open = not groups_known and bool(policy.included_group_ids or policy.exclude_targets)
     prechecks = _prechecks(ctx, policy, scope, members_by_group, roles_known, groups_open)
-    if not reasons:
-        if unresolved:
-            not_evaluated.append("groups")
-        if not_evaluated:
-            missing = sorted(set(not_evaluated))
-            why = []
-            if unresolved:
-                why.append(f"included group(s) {', '.join(unresolved)} are not in the groups collection")
-            lost = [n for n in missing if not available.get(n, False)]
-            if "groups" in lost:
-                why.append("groups could not be read, so the members of the included groups are unknown")
-            role_lost = [n for n in lost if n != "groups"]
-            if role_lost:
-                why.append(
-                    f"{', '.join(role_lost)} could not be read, so privileged users in scope cannot be "
-                    "ruled out"
-                )
-            return _unknown(
-                ctx,
-                "the scope looks small, but " + "; ".join(why) + ".",
-                [COLLECTIONS[n].permission for n in lost],
-                evidence=evidence,
-                prechecks=prechecks,
+    gaps: list[Gap] = []
+    if unresolved:
+        gaps.append(Gap(f"included group(s) {', '.join(unresolved)} are not in the groups collection"))
+    for name in sorted(set(not_evaluated)):
+        gaps.append(
+            unread_gap(
+                tenant,
+                name,
+                "the members of the included groups are unknown"
+                if name == "groups"
+                else "privileged users in scope cannot be ruled out",
             )
+        )
+    unknown_standing = standing_gap(
+        tenant, [uid for uid in scope.usable if tenant.users[uid].account_enabled is None], "user in scope"
+    )
+    if unknown_standing is not None:
+        gaps.append(unknown_standing)
+    if not_evaluated:
+        evidence["notEvaluated"] = sorted(set(not_evaluated))
+    if not reasons:
         return ctx.passed(
             f"{len(scope.usable)} of {scope.enabled_users} enabled users can use a pass, through "
             f"{len(policy.include_targets)} target(s) of at most {bound} members, none privileged.",
             evidence=evidence,
             prechecks=prechecks,
+            gaps=gaps,
         )
-    if not_evaluated:
-        evidence["notEvaluated"] = sorted(set(not_evaluated))
     return ctx.failed(
         f"{len(scope.usable)} of {scope.enabled_users} enabled users can sign in with a TAP"
         f"{f', {len(scope.privileged)} of them privileged' if scope.privileged else ''}"
@@ -219,6 +215,7 @@ def evaluate(ctx: CheckContext) -> Finding:
         evidence=evidence,
         prechecks=prechecks,
         severity=severity,
+        gaps=gaps,
     )
 
 
@@ -297,22 +294,3 @@ def _prechecks(
         )
     out.append(PreCheck("Are break-glass accounts outside the TAP scope?", answer))
     return out
-
-
-def _unknown(
-    ctx: CheckContext,
-    reason: str,
-    grant: list[str],
-    *,
-    evidence: dict[str, object] | None = None,
-    prechecks: list[PreCheck] | None = None,
-) -> Finding:
-    finding = ctx.finding(
-        Status.UNKNOWN,
-        f"Not evaluated: {reason}",
-        reasons=[reason],
-        evidence=evidence,
-        prechecks=prechecks or [],
-    )
-    finding.grant = sorted(set(grant))
-    return finding

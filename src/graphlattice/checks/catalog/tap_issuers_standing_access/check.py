@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphlattice.checks.context import CheckContext
+from graphlattice.checks.coverage import collection_cause, unread_gap, unresolved_gap
 from graphlattice.checks.registry import register
-from graphlattice.checks.result import Affected, Finding, PreCheck, Status
+from graphlattice.checks.result import Affected, Cause, Finding, Gap, PreCheck
 from graphlattice.checks.tap_scope import tap_usable_users
 from graphlattice.entra.authority import ELIGIBLE_ROLES_PROTECT_TARGET, Action, TargetProfile, decide
 from graphlattice.entra.permissions import (
@@ -95,7 +96,7 @@ class _Reach:
         self.policy = policy
         self.usable = tap_usable_users(tenant, policy) if policy is not None else frozenset()
         for user in tenant.users.values():
-            if not user.account_enabled:
+            if user.account_enabled is False:
                 continue
             self.total += 1
             profile = self.profile(user.id)
@@ -128,7 +129,7 @@ class _Reach:
         elif issuer.failing_roles:
             reach, scope = self.count(frozenset(issuer.failing_roles))
             user = t.users.get(principal_id)
-            if user is not None and user.account_enabled:
+            if user is not None and user.account_enabled is not False:
                 own = self.profile(principal_id)
                 if decide(Action.MANAGE_AUTH_METHODS, issuer.failing_roles, own).allowed:
                     reach -= 1  # nobody may issue a pass to themselves
@@ -235,12 +236,10 @@ def evaluate(ctx: CheckContext) -> Finding:
 
     _apps(tenant, issuers)
 
-    not_evaluated: list[str] = []
-    for name in ("roleEligibilitySchedules", "servicePrincipals"):
-        if not available.get(name, False):
-            not_evaluated.append(name)
-    if unresolved and not available.get("groups", False):
-        not_evaluated.append("groups")
+    not_evaluated = [
+        n for n in ("roleEligibilitySchedules", "servicePrincipals") if not available.get(n, False)
+    ]
+    gaps = _gaps(tenant, unknown, unresolved, not_evaluated)
 
     policy = _tap_policy(tenant)
     reach = _Reach(tenant, policy)
@@ -249,7 +248,7 @@ def evaluate(ctx: CheckContext) -> Finding:
         issuer = issuers[pid]
         lines = [*issuer.failing, *issuer.app_permissions]
         user = tenant.users.get(pid)
-        suffix = " (account disabled)" if user is not None and not user.account_enabled else ""
+        suffix = " (account disabled)" if user is not None and user.account_enabled is False else ""
         detail = "; ".join(lines) + f"{suffix}. Reach: {reach.describe(pid, issuer)}."
         affected.append(ctx.affected(pid, detail))
 
@@ -288,42 +287,49 @@ def evaluate(ctx: CheckContext) -> Finding:
             + ", ".join(p for p in parts if p)
             + "."
         )
-        return ctx.failed(summary, affected=affected, reasons=reasons, evidence=evidence, prechecks=prechecks)
-
-    open_parts: list[str] = []
-    grants: list[str] = []
-    if unknown:
-        open_parts.append(
-            f"the approval requirement of {len(unknown)} eligible issuer assignment(s) is unknown ("
-            + "; ".join(sorted({f"{u['role']}: {u['reason']}" for u in unknown}))
-            + ")"
+        return ctx.failed(
+            summary, affected=affected, reasons=reasons, evidence=evidence, prechecks=prechecks, gaps=gaps
         )
-        grants.append(COLLECTIONS["roleManagementPolicies"].permission)
-    if unresolved:
-        open_parts.append(
-            f"{len(unresolved)} role holder(s) could not be resolved to a user or app "
-            f"({', '.join(sorted(unresolved))})"
-        )
-    for name in not_evaluated:
-        open_parts.append(f"{name} could not be read")
-        grants.append(COLLECTIONS[name].permission)
-    if open_parts:
-        reason = "no issuer without approval was found, but " + "; ".join(open_parts) + "."
-        finding = ctx.finding(
-            Status.UNKNOWN,
-            f"Not evaluated: {reason}",
-            reasons=[reason],
-            evidence=evidence,
-            prechecks=prechecks,
-        )
-        finding.grant = sorted(set(grants))
-        return finding
     return ctx.passed(
         f"Every TAP issuer must activate with approval ({len(gated)} eligible assignment(s)); "
         f"{len(accepted)} break-glass account(s) accepted.",
         evidence=evidence,
         prechecks=prechecks,
+        gaps=gaps,
     )
+
+
+def _gaps(
+    tenant: Tenant, unknown: list[dict[str, Any]], unresolved: set[str], unread: list[str]
+) -> list[Gap]:
+    """What keeps the list of issuers without approval from being complete."""
+    gaps: list[Gap] = []
+    if unknown:
+        lost = [
+            n
+            for n in ("roleManagementPolicies", "roleManagementPolicyAssignments")
+            if not tenant.available.get(n, False)
+        ]
+        gaps.append(
+            Gap(
+                f"the approval requirement of {len(unknown)} eligible issuer assignment(s) is unknown ("
+                + "; ".join(sorted({f"{u['role']}: {u['reason']}" for u in unknown}))
+                + ")",
+                collection_cause(tenant, lost[0]) if lost else Cause.DATA,
+                (COLLECTIONS["roleManagementPolicies"].permission,),
+            )
+        )
+    lost_holders = unresolved_gap(
+        tenant, sorted(unresolved), "whether they can issue a pass without approval is unknown"
+    )
+    if lost_holders is not None:
+        gaps.append(lost_holders)
+    consequences = {
+        "roleEligibilitySchedules": "eligible issuers and their approval settings are missing",
+        "servicePrincipals": "applications holding a TAP-writing permission are missing",
+    }
+    gaps.extend(unread_gap(tenant, name, consequences[name]) for name in unread)
+    return gaps
 
 
 def _apps(tenant: Tenant, issuers: dict[str, _Issuer]) -> None:

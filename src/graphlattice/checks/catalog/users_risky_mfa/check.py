@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from graphlattice.checks.context import CheckContext, NotEvaluable
+from graphlattice.checks.coverage import method_gaps, standing_gap
 from graphlattice.checks.methods_view import (
     METHOD_GRANTS,
     Tier,
@@ -15,7 +16,7 @@ from graphlattice.checks.methods_view import (
     plural,
 )
 from graphlattice.checks.registry import register
-from graphlattice.checks.result import Affected, Finding, PreCheck
+from graphlattice.checks.result import Affected, Cause, Finding, PreCheck
 from graphlattice.entra.method_policy import MethodConfiguration, legacy_policies_apply
 from graphlattice.errors import InputError
 from graphlattice.tenant.model import Tenant, User
@@ -110,15 +111,20 @@ def evaluate(ctx: CheckContext) -> Finding:
         else:
             without_mfa += 1
 
+    gaps = method_gaps(tenant, no_data, unrecognised, "enabled member")
+    unknown_standing = standing_gap(tenant, tenant.standing_unknown)
+    if unknown_standing is not None:
+        gaps.insert(0, unknown_standing)
     if members == 0:
-        return ctx.not_applicable("The tenant has no enabled member users.")
+        return ctx.not_applicable("The tenant has no enabled member users.", gaps=gaps)
     not_evaluated = len(no_data) + len(unrecognised)
     evaluated = members - not_evaluated
     if evaluated == 0:
         raise NotEvaluable(
-            f"none of the {members:,} enabled members could be evaluated: {len(no_data):,} appear in neither "
-            f"source, {len(unrecognised):,} have method types this version does not recognise",
+            f"none of the {members:,} enabled members could be evaluated: "
+            + "; ".join(gap.what for gap in gaps),
             grant=METHOD_GRANTS,
+            cause=Cause.COVERAGE,
         )
 
     failing.sort(key=lambda pair: (pair[0].display_name.casefold(), pair[0].id))
@@ -182,7 +188,6 @@ def evaluate(ctx: CheckContext) -> Finding:
         "fido2": passkeys.to_json(),
         "smsSignIn": sms_sign_in.to_json(),
     }
-    unknown_note = f"; {plural(not_evaluated, 'member')} could not be evaluated" if not_evaluated else ""
     if failing:
         reasons = [
             f"{plural(len(failing), 'enabled member')} can complete MFA only with a texted code or a phone "
@@ -201,14 +206,16 @@ def evaluate(ctx: CheckContext) -> Finding:
             )
         return ctx.failed(
             f"{len(failing):,} of {evaluated:,} evaluated enabled members rely on SMS or voice as their only "
-            f"second factor{unknown_note}.",
+            f"second factor.",
             affected=affected,
             reasons=reasons,
             evidence=evidence,
             prechecks=prechecks,
+            gaps=gaps,
         )
     return ctx.passed(
-        f"No evaluated enabled member relies on SMS or voice alone ({evaluated:,} evaluated{unknown_note}).",
+        f"No evaluated enabled member relies on SMS or voice alone ({evaluated:,} evaluated).",
         evidence=evidence,
         prechecks=prechecks,
+        gaps=gaps,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from graphlattice.checks.context import CheckContext, NotEvaluable
+from graphlattice.checks.coverage import method_gaps, standing_gap
 from graphlattice.checks.methods_view import (
     METHOD_GRANTS,
     Source,
@@ -16,7 +17,7 @@ from graphlattice.checks.methods_view import (
     plural,
 )
 from graphlattice.checks.registry import register
-from graphlattice.checks.result import Affected, Finding, PreCheck
+from graphlattice.checks.result import Affected, Cause, Finding, PreCheck
 from graphlattice.entra.tap import ENABLED_BY_POLICY, TapPolicy
 from graphlattice.errors import InputError
 from graphlattice.tenant.model import Tenant, User
@@ -90,15 +91,20 @@ def evaluate(ctx: CheckContext) -> Finding:
         if verdict:
             failing.append((user, methods))
 
+    gaps = method_gaps(tenant, no_data, unrecognised, "enabled member")
+    unknown_standing = standing_gap(tenant, tenant.standing_unknown)
+    if unknown_standing is not None:
+        gaps.insert(0, unknown_standing)
     if members == 0:
-        return ctx.not_applicable("The tenant has no enabled member users.")
+        return ctx.not_applicable("The tenant has no enabled member users.", gaps=gaps)
     evaluated = members - len(no_data) - len(unrecognised)
     not_evaluated = len(no_data) + len(unrecognised)
     if evaluated == 0:
         raise NotEvaluable(
-            f"none of the {members:,} enabled members could be evaluated: {len(no_data):,} appear in neither "
-            f"source, {len(unrecognised):,} have only method types this version does not recognise",
+            f"none of the {members:,} enabled members could be evaluated: "
+            + "; ".join(gap.what for gap in gaps),
             grant=METHOD_GRANTS,
+            cause=Cause.COVERAGE,
         )
 
     failing.sort(key=lambda pair: _sort_key(pair[0]))
@@ -144,7 +150,6 @@ def evaluate(ctx: CheckContext) -> Finding:
         "temporaryAccessPass": tap.to_json(),
     }
 
-    unknown_note = f"; {plural(not_evaluated, 'member')} could not be evaluated" if not_evaluated else ""
     prechecks = [
         PreCheck(
             "Is the Temporary Access Pass method enabled and usable by the users without MFA?",
@@ -182,14 +187,16 @@ def evaluate(ctx: CheckContext) -> Finding:
                 "Access Pass under the current policy."
             )
         return ctx.failed(
-            f"{len(failing):,} of {evaluated:,} evaluated enabled members lack any MFA method{unknown_note}.",
+            f"{len(failing):,} of {evaluated:,} evaluated enabled members lack any MFA method.",
             affected=affected,
             reasons=reasons,
             evidence=evidence,
             prechecks=prechecks,
+            gaps=gaps,
         )
     return ctx.passed(
-        f"All {evaluated:,} evaluated enabled members have an MFA method{unknown_note}.",
+        f"All {evaluated:,} evaluated enabled members have an MFA method.",
         evidence=evidence,
         prechecks=prechecks,
+        gaps=gaps,
     )
