@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from graphlattice.range.views import Person
 
 FORMATS = ("table", "json", "sarif", "html")
+EXIT_COLLECTION_FAILED = 4  # collect --fail-on-error: the snapshot is written, some collections are not in it
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
@@ -262,11 +263,13 @@ def _live(conn: dict[str, Any]) -> tuple[Any, int | None, Any]:
 
 
 def _run_collection(conn: dict[str, Any], out_dir: Path, *, resume: bool, force: bool) -> Any:
-    """Collect into ``out_dir`` with a progress row per collection; returns the CollectResult."""
+    """Collect into ``out_dir`` with progress on stderr (a row per collection on a terminal, plain lines
+    with a heartbeat anywhere else), then a summary naming every collection that could not be read;
+    returns the CollectResult."""
     from graphlattice.collect.collector import CollectOptions, collect
     from graphlattice.collect.options import token_provider
     from graphlattice.collect.plan import PLAN
-    from graphlattice.collect.progress import RichProgress
+    from graphlattice.collect.progress import PlainProgress, RichProgress
 
     live, days, when = _live(conn)
     tokens = token_provider(live)
@@ -282,7 +285,8 @@ def _run_collection(conn: dict[str, Any], out_dir: Path, *, resume: bool, force:
     names = [p.name for p in PLAN if days is not None or not p.is_log]
     err = _stderr()
     err.print(f"Collecting from {live.endpoint} into {out_dir} (read-only)")
-    with RichProgress(err, names) as progress:
+    display = RichProgress(err, names) if err.is_terminal else PlainProgress(sys.stderr, names)
+    with display as progress:
         result = collect(options, tokens, progress=progress)
     stats = result.stats
     failed = result.errors
@@ -301,6 +305,10 @@ def _run_collection(conn: dict[str, Any], out_dir: Path, *, resume: bool, force:
             ),
             soft_wrap=True,
         )
+    coverage = (result.manifest.get("coverage") or {}).get("authenticationMethods") or {}
+    for gap in coverage.get("gaps") or ():
+        if not any(str(gap).startswith(f"{name} ") for name in failed):
+            err.print(_labelled("incomplete:", "yellow", f"authenticationMethods: {gap}"), soft_wrap=True)
     return result
 
 
@@ -331,6 +339,11 @@ def _run_collection(conn: dict[str, Any], out_dir: Path, *, resume: bool, force:
     "--fail-on",
     type=click.Choice(SEVERITIES, case_sensitive=False),
     help="Exit 1 if an unwaived FAIL at or above this level.",
+)
+@click.option(
+    "--fail-on-unknown",
+    is_flag=True,
+    help="Exit 1 if any unwaived finding is UNKNOWN (a permission or data regression fails the run).",
 )
 @click.option(
     "--config",
@@ -366,6 +379,7 @@ def assess(
     output: Path | None,
     html_path: Path | None,
     fail_on: str | None,
+    fail_on_unknown: bool,
     config_path: Path | None,
     waivers_path: Path | None,
     risks: tuple[str, ...],
@@ -406,6 +420,7 @@ def assess(
     for note in result.notes_for_user():
         err.print(_labelled("note:", "yellow", note), soft_wrap=True)
     _emit(result.assessment, fmt, output, html_path, color)
+    failed = False
     if fail_on:
         from graphlattice.checks.result import Severity
 
@@ -414,7 +429,18 @@ def assess(
             err.print(
                 f"{len(failing)} unwaived finding(s) at or above {fail_on}: failing as asked (--fail-on)."
             )
-            sys.exit(1)
+            failed = True
+    if fail_on_unknown:
+        unknown = result.assessment.unknown()
+        if unknown:
+            keys = ", ".join(f.key for f in unknown)
+            err.print(
+                f"{len(unknown)} finding(s) UNKNOWN ({keys}): failing as asked (--fail-on-unknown).",
+                markup=False,
+            )
+            failed = True
+    if failed:
+        sys.exit(1)
 
 
 def _emit(
@@ -1142,10 +1168,21 @@ def range_token(state_dir: Path | None, as_upn: str | None, app_id: str | None) 
     help="Print the read-only permissions each collection needs, and exit.",
 )
 @click.option(
+    "--fail-on-error",
+    is_flag=True,
+    help=f"Exit {EXIT_COLLECTION_FAILED} if a collection could not be read (the snapshot is written anyway).",
+)
+@click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="For --permissions."
 )
 def collect(
-    out_dir: Path | None, resume: bool, force: bool, show_permissions: bool, fmt: str, **conn: Any
+    out_dir: Path | None,
+    resume: bool,
+    force: bool,
+    show_permissions: bool,
+    fail_on_error: bool,
+    fmt: str,
+    **conn: Any,
 ) -> None:
     """Read a tenant from Microsoft Graph (read-only) into a snapshot folder that 'assess' reads.
 
@@ -1161,7 +1198,7 @@ def collect(
 
     Pages stream to disk, a collection appears when it is complete, and --resume continues an
     interrupted run. A collection that cannot be read is recorded in manifest.json with the permission
-    to grant, and the risks that need it show UNKNOWN.
+    to grant, and the risks that need it show UNKNOWN; --fail-on-error makes the run exit 4 then.
     """
     if show_permissions:
         _print_permissions(fmt)
@@ -1170,8 +1207,19 @@ def collect(
         raise UsageError("--out DIR is required (the snapshot folder to write)")
     if resume and force:
         raise UsageError("--resume and --force contradict each other: choose one")
-    _run_collection(conn, out_dir, resume=resume, force=force)
-    _stderr().print(f"Snapshot written to {out_dir.resolve()}; assess it with: graphlattice assess {out_dir}")
+    result = _run_collection(conn, out_dir, resume=resume, force=force)
+    err = _stderr()
+    err.print(
+        f"Snapshot written to {out_dir.resolve()}; assess it with: graphlattice assess {out_dir}",
+        markup=False,
+    )
+    if fail_on_error and result.errors:
+        err.print(
+            f"{len(result.errors)} collection(s) could not be read ({', '.join(result.errors)}): "
+            f"exiting {EXIT_COLLECTION_FAILED} as asked (--fail-on-error).",
+            markup=False,
+        )
+        sys.exit(EXIT_COLLECTION_FAILED)
 
 
 def _print_permissions(fmt: str) -> None:

@@ -14,7 +14,14 @@ from graphlattice.checks.text import name_list, plural
 from graphlattice.tenant.collections import COLLECTIONS
 from graphlattice.tenant.model import Tenant
 
-__all__ = ["collection_cause", "method_gaps", "standing_gap", "unread_gap", "unresolved_gap"]
+__all__ = [
+    "collection_cause",
+    "method_gaps",
+    "standing_gap",
+    "unread_gap",
+    "unresolved_gap",
+    "unresolved_members",
+]
 
 _SHOWN = 5
 
@@ -46,14 +53,17 @@ def standing_gap(tenant: Tenant, user_ids: Sequence[str], who: str = "user") -> 
     )
 
 
-def unresolved_gap(tenant: Tenant, principal_ids: Sequence[str], what: str) -> Gap | None:
-    """Role holders found in neither users, groups nor service principals; ``what`` says what is unknown."""
+def unresolved_gap(
+    tenant: Tenant, principal_ids: Sequence[str], what: str, who: str = "role holder"
+) -> Gap | None:
+    """Principals (role holders, group members) found in neither users, groups nor service principals;
+    ``what`` says what is unknown about them."""
     if not principal_ids:
         return None
-    ids = sorted(principal_ids)
+    ids = sorted(set(principal_ids))
     shown = ", ".join(ids[:_SHOWN]) + (f" and {len(ids) - _SHOWN:,} more" if len(ids) > _SHOWN else "")
     return Gap(
-        f"{plural(len(ids), 'role holder')} found in neither users, groups nor service principals "
+        f"{plural(len(ids), who)} found in neither users, groups nor service principals "
         f"({shown}; {tenant.unresolved_hint()}): {what}",
         grant=tuple(COLLECTIONS[n].permission for n in tenant.principal_collections_unread()),
     )
@@ -81,3 +91,8 @@ def method_gaps(tenant: Tenant, no_data: Sequence[str], unrecognised: Sequence[s
             )
         )
     return gaps
+
+
+def unresolved_members(tenant: Tenant, group_id: str) -> list[str]:
+    """Transitive members of a group that the snapshot cannot resolve (a truncated users.json)."""
+    return sorted(m for m in tenant.members_of(group_id) if not tenant.resolves(m))

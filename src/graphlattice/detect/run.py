@@ -171,18 +171,26 @@ def _file_json(f: FileReport) -> dict[str, Any]:
 def _privileged(snapshot_dir: Path | None, progress: Progress) -> PrivilegedUsers:
     if snapshot_dir is None:
         return PrivilegedUsers(None, "role-assignment audit records in the logs")
-    from graphlattice.entra.roles import is_privileged
+    from graphlattice.entra.privileged import privileged_holders
     from graphlattice.tenant.snapshot import load_snapshot
 
     progress(f"Reading role holders from {snapshot_dir}")
     if not snapshot_dir.is_dir():
         raise UsageError(f"--snapshot {snapshot_dir} is not a folder")
     tenant = load_snapshot(snapshot_dir, with_logs=False)
-    ids = frozenset(g.principal_id.lower() for g in tenant.role_grants if is_privileged(g.role_id))
     if not tenant.available.get("roleAssignments", True):
         source = f"role-assignment audit records (snapshot {snapshot_dir} has no role data)"
         return PrivilegedUsers(None, source)
-    return PrivilegedUsers(ids, f"tenant snapshot {snapshot_dir}")
+    # The assessment's own answer (admins-risky-mfa); a holder the snapshot cannot resolve may be a user
+    # it lacks, so it counts too rather than letting a pass issued to it go unnoticed.
+    holders = privileged_holders(tenant)
+    source = f"tenant snapshot {snapshot_dir}"
+    if holders.unresolved:
+        source += (
+            f", {len(holders.unresolved):,} of them in no collection of the snapshot "
+            f"({tenant.unresolved_hint()})"
+        )
+    return PrivilegedUsers(holders.user_ids_or_unresolved(), source)
 
 
 def run_detection(

@@ -390,7 +390,11 @@ class _Loader:
                 if not isinstance(ref, dict) or not isinstance(ref.get("id"), str):
                     raise SnapshotError(str(path), f'group {index}: every member needs an "id"')
                 kind = str(ref.get("@odata.type", "")).lower()
-                (nested if kind.endswith(".group") else users).append(ref["id"].lower())
+                if kind.endswith(".group"):
+                    nested.append(ref["id"].lower())
+                elif not kind or kind.endswith((".user", ".serviceprincipal")):
+                    users.append(ref["id"].lower())
+                # devices and organisational contacts stay in ``raw``: they sign in to nothing we assess
             owner_ids = tuple(
                 str(ref["id"]).lower() for ref in owners if isinstance(ref, dict) and ref.get("id")
             )

@@ -40,7 +40,7 @@ from graphlattice.checks.ca_support import (
     user_actions,
 )
 from graphlattice.checks.context import CheckContext
-from graphlattice.checks.coverage import standing_gap
+from graphlattice.checks.coverage import standing_gap, unresolved_gap, unresolved_members
 from graphlattice.checks.registry import register
 from graphlattice.checks.result import Affected, Cause, Finding, PreCheck, Severity
 from graphlattice.checks.text import name_list as names
@@ -82,6 +82,7 @@ class Paths:
     unverified: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)  # excluded ids that match no object (deleted objects)
     standing_unknown: list[str] = field(default_factory=list)  # excluded users of unknown accountEnabled/type
+    unresolved: list[str] = field(default_factory=list)  # members of excluded groups found nowhere
     count: int = 0
 
     def add(self, reason: str, *, high: bool) -> None:
@@ -223,6 +224,8 @@ class _Walker:
             return  # another enabled policy covers this group's members
         control = membership_control(group.raw)
         members = sorted(m for m in tenant.members_of(gid) if m in tenant.users)
+        self.paths.unresolved.extend(unresolved_members(tenant, gid))
+        empty = not tenant.members_of(gid)
         exposed: list[str] = []
         for member in members:
             user = tenant.users[member]
@@ -281,7 +284,7 @@ class _Walker:
             + (f": {names(tenant, exposed)}" if exposed else "")
             + (f" (administrators: {names(tenant, admins)})" if admins else "")
             + ("; it holds only emergency accounts today" if only_break_glass else "")
-            + ("; it is empty today" if not members else "")
+            + ("; it is empty today" if empty else "")
             + (
                 f" ({names(tenant, lookalikes)} look like emergency accounts: declare them in "
                 "breakGlassAccounts if they are)"
@@ -503,8 +506,16 @@ def evaluate(ctx: CheckContext) -> Finding:
         }
     )
     prechecks = _prechecks(ctx, paths)
-    gap = standing_gap(tenant, paths.standing_unknown, "excluded user")
-    gaps = [gap] if gap is not None else []
+    gaps = [
+        gap
+        for gap in (
+            standing_gap(tenant, paths.standing_unknown, "excluded user"),
+            unresolved_gap(
+                tenant, paths.unresolved, "whether they skip MFA is unknown", "excluded-group member"
+            ),
+        )
+        if gap is not None
+    ]
     if paths.reasons:
         people = sum(1 for a in paths.affected.values() if a.type == "user")
         return ctx.failed(

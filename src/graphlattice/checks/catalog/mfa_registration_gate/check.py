@@ -37,7 +37,7 @@ from graphlattice.checks.ca_support import (
     targets_registration,
 )
 from graphlattice.checks.context import CheckContext, NotEvaluable
-from graphlattice.checks.coverage import standing_gap
+from graphlattice.checks.coverage import standing_gap, unresolved_gap, unresolved_members
 from graphlattice.checks.methods_view import Tier, methods_view
 from graphlattice.checks.registry import register
 from graphlattice.checks.result import Affected, Finding, PreCheck, Severity
@@ -140,6 +140,7 @@ class Issues:
     evidence: dict[str, Any] = field(default_factory=dict)
     labels: list[str] = field(default_factory=list)
     standing: list[str] = field(default_factory=list)  # users who would skip the gate, if enabled members
+    unresolved: list[str] = field(default_factory=list)  # members of excluded groups found nowhere
 
     def add(self, reason: str, severity: Severity, label: str) -> None:
         self.reasons.append(reason)
@@ -203,8 +204,19 @@ def evaluate(ctx: CheckContext) -> list[Finding]:
     _grant_gaps(prober, enforced, issues)
     findings = []
     names_list = ", ".join(f"'{g.name}'" for g in enforced)
-    gap = standing_gap(tenant, issues.standing, "excluded user")
-    gaps = [gap] if gap is not None else []
+    gaps = [
+        gap
+        for gap in (
+            standing_gap(tenant, issues.standing, "excluded user"),
+            unresolved_gap(
+                tenant,
+                issues.unresolved,
+                "whether they skip the gate is unknown",
+                "excluded-group member",
+            ),
+        )
+        if gap is not None
+    ]
     if issues.reasons:
         findings.append(
             ctx.failed(
@@ -430,6 +442,7 @@ def _exclusions(
                 issues.evidence.setdefault("staleExclusions", []).append(gid)
                 continue
             members = sorted(m for m in tenant.members_of(gid) if m in tenant.users)
+            issues.unresolved.extend(unresolved_members(tenant, gid))
             if members and all(m in break_glass for m in members):
                 accepted.append(f"group {tenant.display_name(gid)} (break-glass accounts only)")
                 continue
@@ -466,7 +479,7 @@ def _exclusions(
             text = (
                 f"group {tenant.display_name(gid)} ({len(exposed)} member(s)"
                 + (f", admins: {names(tenant, admins)}" if admins else "")
-                + ("; empty today, anyone added later skips the gate" if not members else "")
+                + ("; empty today, anyone added later skips the gate" if not tenant.members_of(gid) else "")
                 + ")"
             )
             (excluded_admins if admins else excluded_others).append(text)

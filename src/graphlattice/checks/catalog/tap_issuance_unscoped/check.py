@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from graphlattice.checks.context import CheckContext, NotEvaluable
-from graphlattice.checks.coverage import standing_gap, unread_gap
+from graphlattice.checks.coverage import standing_gap, unread_gap, unresolved_gap, unresolved_members
 from graphlattice.checks.methods_view import methods_view
 from graphlattice.checks.registry import register
 from graphlattice.checks.result import Affected, Finding, Gap, PreCheck, Severity
@@ -115,12 +115,14 @@ def evaluate(ctx: CheckContext) -> Finding:
     unresolved: list[str] = []
     group_rows: list[dict[str, object]] = []
     members_by_group: dict[str, frozenset[str]] = {}
+    lost_members: list[str] = []
     if groups_known:
         for gid in sorted(policy.included_group_ids):
             if gid not in tenant.groups:
                 unresolved.append(gid)
                 continue
             members = frozenset(m for m in tenant.members_of(gid) if m in tenant.users)
+            lost_members.extend(unresolved_members(tenant, gid))
             members_by_group[gid] = members
             group_rows.append(
                 {"id": gid, "displayName": tenant.display_name(gid), "transitiveUsers": len(members)}
@@ -195,6 +197,11 @@ def evaluate(ctx: CheckContext) -> Finding:
     )
     if unknown_standing is not None:
         gaps.append(unknown_standing)
+    lost = unresolved_gap(
+        tenant, lost_members, "whether they are privileged is unknown", "included-group member"
+    )
+    if lost is not None:
+        gaps.append(lost)
     if not_evaluated:
         evidence["notEvaluated"] = sorted(set(not_evaluated))
     if not reasons:
