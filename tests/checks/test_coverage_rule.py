@@ -15,7 +15,6 @@ import pytest
 from graphlattice.checks.engine import assess
 from graphlattice.checks.registry import load_catalog
 from graphlattice.checks.result import Finding, Status
-from graphlattice.entra.privileged import privileged_holders
 from graphlattice.tenant.snapshot import load_snapshot
 from tests.checks.builder import apply_patch, base_document, write_snapshot
 from tests.tenant.test_incomplete_data import DOCUMENTED_USERS, NEXT_LINK, ORPHAN_ASSIGNMENTS
@@ -87,6 +86,9 @@ def test_assess_and_detect_share_who_is_privileged(tmp_path: Path) -> None:
             ],
         }
     }
+    from graphlattice.detect.run import _privileged
+    from graphlattice.entra.privileged import privileged_holders
+
     snap = write_snapshot(apply_patch(base_document(), patch), tmp_path / "snap")
     tenant = load_snapshot(snap)
     holders = privileged_holders(tenant)
@@ -94,8 +96,6 @@ def test_assess_and_detect_share_who_is_privileged(tmp_path: Path) -> None:
     assert set(holders.service_principals) == {"sp-ops"} and set(holders.unresolved) == {ORPHAN}
     finding = {f.key: f for f in assess(tenant, only=["admins-risky-mfa"]).findings}["admins-risky-mfa"]
     assert finding.evidence["privilegedUsers"] == len(holders.users)
-
-    from graphlattice.detect.run import _privileged
 
     detected = _privileged(snap, lambda _message: None)
     assert detected.user_ids == frozenset(holders.users) | {ORPHAN}

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from tests.collect.conftest import RangeDir, Served, cli
+from tests.collect.conftest import DEFENDER, ENV, MISSING, PARTIAL_APP, RangeDir, Served, cli
 
 SECRET = "s3cr3t-t0ken-value"
 
@@ -106,3 +110,56 @@ def test_assess_live_collects_then_assesses(scenario_range: RangeDir, served_sce
     doc = json.loads(done.stdout)
     assert doc["tenant"]["source"] == "graph" and doc["tenant"]["users"] == 9
     assert "17 of 17 collections read" in done.stderr
+
+
+# ---- progress in a log, and an exit code for collections that failed ---------------------------------------
+
+
+def test_progress_off_a_terminal_is_plain_lines_with_a_heartbeat(
+    scenario_range: RangeDir, served_scenario: Served, tmp_path: Path
+) -> None:
+    """stderr is a pipe here, as in a CI job: a line per collection started and finished, and heartbeats."""
+    from graphlattice.collect.plan import PLAN
+    from graphlattice.collect.progress import HEARTBEAT_SECONDS
+
+    assert HEARTBEAT_SECONDS <= 30
+    token = scenario_range.token(upn=DEFENDER)
+    out = str(tmp_path / "snap")
+    command = ["collect", "--base-url", served_scenario.url, "--token", token, "--out", out]
+    done = subprocess.run(
+        [sys.executable, "-m", "graphlattice", *command, "--collected-at", scenario_range.clock],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**ENV, "GRAPHLATTICE_HEARTBEAT_SECONDS": "0.05"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    stamped = [line for line in lines if re.match(r"^\[\d\d:\d\d\] ", line)]
+    for plan in PLAN:
+        assert any(
+            line.endswith(f"] {plan.name}: started") or f"] {plan.name}: started (" in line
+            for line in stamped
+        ), plan.name
+        assert any(f"] {plan.name}: done, " in line for line in stamped), plan.name
+    beats = [line for line in stamped if "] still collecting: " in line]
+    assert beats and all("collections finished" in line for line in beats)
+    assert not any("\x1b[" in line for line in lines)  # no terminal control codes in a log
+    assert "17 of 17 collections read" in done.stderr and token not in done.stderr
+
+
+def test_fail_on_error_exits_4_and_names_what_was_not_collected(
+    apps_range: RangeDir, served_apps: Served, tmp_path: Path
+) -> None:
+    token = apps_range.token(app=PARTIAL_APP)
+    args = ["collect", "--base-url", served_apps.url, "--token", token, "--collected-at", apps_range.clock]
+    plain = cli(*args, "--out", str(tmp_path / "a"), check=False)
+    assert plain.returncode == 0  # without the flag the run succeeds: the snapshot says what is missing
+    assert "not collected: authenticationMethods:" in plain.stderr and MISSING in plain.stderr
+    failing = cli(*args, "--out", str(tmp_path / "b"), "--fail-on-error", check=False)
+    assert failing.returncode == 4, failing.stderr
+    assert "16 of 17 collections read" in failing.stderr
+    assert "not collected: authenticationMethods:" in failing.stderr and f"grant {MISSING}" in failing.stderr
+    assert "1 collection(s) could not be read (authenticationMethods)" in failing.stderr
+    assert (tmp_path / "b" / "manifest.json").exists()  # nothing already written is lost

@@ -17,7 +17,7 @@ from graphlattice.tenant.collections import COLLECTIONS
 from graphlattice.tenant.snapshot import load_snapshot
 from tests.checks.builder import apply_patch, base_document, write_snapshot
 
-# GET https://graph.microsoft.com/v1.0/users, as Microsoft documents the answer: no accountEnabled, no userType.
+# GET https://graph.microsoft.com/v1.0/users as Microsoft documents the answer: no accountEnabled or userType.
 DOCUMENTED_USERS: dict[str, Any] = {
     "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users",
     "value": [
