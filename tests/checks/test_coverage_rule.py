@@ -7,6 +7,7 @@ incomplete coverage is UNKNOWN; partial data (a page left with ``@odata.nextLink
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,12 @@ from graphlattice.checks.registry import load_catalog
 from graphlattice.checks.result import Finding, Status
 from graphlattice.tenant.snapshot import load_snapshot
 from tests.checks.builder import apply_patch, base_document, write_snapshot
-from tests.tenant.test_incomplete_data import DOCUMENTED_USERS, NEXT_LINK, ORPHAN_ASSIGNMENTS
+from tests.tenant.test_incomplete_data import (
+    APP_AND_GROUP_HOLDERS,
+    DOCUMENTED_USERS,
+    NEXT_LINK,
+    ORPHAN_ASSIGNMENTS,
+)
 
 GA = "62e90394-69f5-4237-9190-012177145e10"
 ORPHAN = "f1847572-48aa-47aa-96a3-2ec61904f41f"
@@ -69,23 +75,8 @@ def test_unreadable_service_principals_leave_an_app_admin_unresolved(tmp_path: P
 
 def test_assess_and_detect_share_who_is_privileged(tmp_path: Path) -> None:
     """Roles held by a user, a role-assignable group, an application and an unresolved id."""
-    patch = {
-        "merge": {
-            "servicePrincipals": [
-                {
-                    "id": "sp-ops",
-                    "appId": "app-ops",
-                    "displayName": "Ops automation",
-                    "appRoleAssignments": [],
-                }
-            ],
-            "roleAssignments": [
-                *ORPHAN_ASSIGNMENTS,
-                {"id": "ra-app", "principalId": "sp-ops", "roleDefinitionId": GA, "directoryScopeId": "/"},
-                {"id": "ra-grp", "principalId": "g-bg", "roleDefinitionId": GA, "directoryScopeId": "/"},
-            ],
-        }
-    }
+    patch = copy.deepcopy(APP_AND_GROUP_HOLDERS)
+    patch["merge"]["roleAssignments"] += ORPHAN_ASSIGNMENTS
     from graphlattice.detect.run import _privileged
     from graphlattice.entra.privileged import privileged_holders
 

@@ -68,6 +68,20 @@ ORPHAN_ASSIGNMENTS = [
     },
 ]
 
+_GA = "62e90394-69f5-4237-9190-012177145e10"
+# Global Administrator held by an application and by the role-assignable group g-bg of the base tenant.
+APP_AND_GROUP_HOLDERS: dict[str, Any] = {
+    "merge": {
+        "servicePrincipals": [
+            {"id": "sp-ops", "appId": "app-ops", "displayName": "Ops automation", "appRoleAssignments": []}
+        ],
+        "roleAssignments": [
+            {"id": "ra-app", "principalId": "sp-ops", "roleDefinitionId": _GA, "directoryScopeId": "/"},
+            {"id": "ra-grp", "principalId": "g-bg", "roleDefinitionId": _GA, "directoryScopeId": "/"},
+        ],
+    }
+}
+
 
 def _snap(tmp_path: Path, patch: dict[str, Any]) -> Path:
     return write_snapshot(apply_patch(base_document(), patch), tmp_path / "snap")
@@ -130,32 +144,7 @@ def test_role_holders_in_no_collection_are_listed_with_a_warning(tmp_path: Path)
 
 def test_holders_resolve_through_service_principals_and_groups(tmp_path: Path) -> None:
     """A role assigned to an application or a role-assignable group is not an unresolved holder."""
-    patch = {
-        "merge": {
-            "servicePrincipals": [
-                {
-                    "id": "sp-ops",
-                    "appId": "app-ops",
-                    "displayName": "Ops automation",
-                    "appRoleAssignments": [],
-                }
-            ],
-            "roleAssignments": [
-                {
-                    "id": "ra-sp",
-                    "principalId": "sp-ops",
-                    "roleDefinitionId": "62e90394-69f5-4237-9190-012177145e10",
-                    "directoryScopeId": "/",
-                },
-                {
-                    "id": "ra-group",
-                    "principalId": "g-bg",
-                    "roleDefinitionId": "62e90394-69f5-4237-9190-012177145e10",
-                    "directoryScopeId": "/",
-                },
-            ],
-        }
-    }
+    patch = APP_AND_GROUP_HOLDERS
     tenant = load_snapshot(_snap(tmp_path, patch))
     assert tenant.unresolved_grants == ()
     # Unreadable service principals make the application's assignment unresolved, and the warning says why.
