@@ -333,6 +333,7 @@ def build_context(assessment: Assessment, articles: Mapping[str, Article]) -> di
                 "waiver": _waiver_view(finding),
                 "evidence": _evidence(finding.evidence),
                 "grant": finding.grant,
+                "cause": finding.cause.label if finding.cause is not None else "",
                 "missing": [
                     {"name": name, "reason": missing_reason.get(name, "not collected")}
                     for name in finding.missing

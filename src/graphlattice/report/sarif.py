@@ -177,8 +177,8 @@ class _Builder:
         return _location(self.tenant_id, self.tenant_id, f"tenant/{self.tenant_id}", "namespace")
 
     def add_unknown(self, finding: Finding) -> None:
-        if finding.grant:
-            what = ", ".join(finding.missing) if finding.missing else "the data this check needs"
+        if finding.missing:
+            what = ", ".join(finding.missing)
             text = (
                 f"{finding.title}: not evaluated because {what} could not be read. "
                 f"Grant {', '.join(finding.grant)} to the app registration and collect again."
@@ -187,6 +187,8 @@ class _Builder:
             text = f"{finding.title}: not evaluated. {finding.summary}"
         result = self._result(finding, "note", text, self._tenant_location(), "__not-evaluated__")
         result["properties"]["grant"] = list(finding.grant)
+        if finding.cause is not None:
+            result["properties"]["cause"] = finding.cause.value
         if finding.missing:
             result["properties"]["missing"] = list(finding.missing)
         self.results.append(result)
