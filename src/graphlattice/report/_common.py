@@ -129,9 +129,11 @@ def resolve_articles(assessment: Assessment, articles: Mapping[str, Article] | N
 
 
 def not_evaluated_line(finding: Finding) -> str:
-    """One line for an UNKNOWN finding that leads with what to grant."""
-    if finding.grant:
-        what = ", ".join(finding.missing) if finding.missing else "needed data"
-        return f"grant {', '.join(finding.grant)} ({what} could not be read)"
-    reason = finding.reasons[0] if finding.reasons else finding.summary
-    return reason
+    """One line for an UNKNOWN finding: its cause first, then what to grant or what was not covered."""
+    if finding.missing:
+        return f"grant {', '.join(finding.grant)} ({', '.join(finding.missing)} could not be read)"
+    text = finding.summary
+    if finding.cause is not None:
+        text = text.removeprefix(f"Not evaluated ({finding.cause.label}): ")
+        text = f"{finding.cause.label}: {text}"
+    return text
