@@ -34,7 +34,6 @@ from graphlattice.checks.role_facts import (
     role_name,
     role_privilege,
     template_id,
-    treated_as_privileged,
 )
 from graphlattice.entra.authority import Action, TargetProfile, roles_able_to
 from graphlattice.entra.privileged import privileged_holders
