@@ -19,6 +19,7 @@ from datetime import datetime, time
 
 import duckdb
 
+from graphlattice.detect.factors import single_factor_sql
 from graphlattice.detect.fields import AUDIT, SIGNIN, event_columns
 from graphlattice.detect.settings import DetectSettings, Ticket
 from graphlattice.detect.store import Store
@@ -277,7 +278,8 @@ WITH sessions AS (  -- the session sign-in of each action, if it started within 
     WHERE x.session_signin_time >= a.time - {session}
 ),
 session_facts AS (  -- the session sign-in's enrichment, from the tables (quicker than through the view)
-    SELECT x.record_id, x.sid, s.auth_requirement, {signin["tap_used"]} AS tap_used, s.country,
+    SELECT x.record_id, x.sid, s.auth_requirement, {single_factor_sql("s")} AS single_factor,
+           {signin["tap_used"]} AS tap_used, s.country,
            {signin["ip_seen_before"]} AS ip_seen_before,
            {signin["country_seen_before"]} AS country_seen_before
     FROM sessions x JOIN signins s ON s.record_id = x.sid
@@ -311,6 +313,7 @@ FROM (
         END AS pim_approved,
         s.sid AS session_signin_id,
         s.auth_requirement AS session_auth_requirement,
+        s.single_factor AS session_single_factor,
         s.tap_used AS session_tap_used,
         s.country AS session_country,
         s.ip_seen_before AS initiator_ip_seen_before,

@@ -544,8 +544,10 @@ FIELDS: tuple[Field, ...] = (
         "session_signin_id",
         T,
         _A,
-        "For a user-initiated record: the latest successful sign-in of that user from the same address "
-        "(any address when the record has none) within the session window before it.",
+        "For a user-initiated record: the latest sign-in of that user that began a session - a successful "
+        "one, or an MFA-enrolment interrupt (error 50072 or 50079, after which the user may register "
+        "security info) - from the same address (any address when the record has none) within the session "
+        "window before it.",
         "(computed)",
         "(computed)",
         enrichment=True,
@@ -554,9 +556,25 @@ FIELDS: tuple[Field, ...] = (
         "session_auth_requirement",
         T,
         _A,
-        "That sign-in's auth_requirement (NULL: v1.0 or no session found).",
+        "That sign-in's auth_requirement: what it REQUIRED, not what it satisfied (an enrolment interrupt "
+        "says multiFactorAuthentication). NULL: v1.0 or no session found.",
         "(computed)",
         "(computed)",
+        enrichment=True,
+    ),
+    _f(
+        "session_single_factor",
+        B,
+        _A,
+        "The session's sign-in satisfied one factor only. TRUE: an MFA-enrolment interrupt (the password "
+        "was accepted and the user had no method for MFA); or a success whose authenticationDetails show "
+        "one succeeded step that is not multifactor by itself, or that required singleFactorAuthentication "
+        "and whose details show no more. FALSE: a success that required multiFactorAuthentication, or whose "
+        "details show two succeeded steps or one multifactor step (passkey, Windows Hello, phone sign-in, "
+        "Temporary Access Pass). NULL: no session found, or a record without authenticationRequirement "
+        "and authenticationDetails (v1.0). Tables: detect/factors.yaml.",
+        "(computed) from that sign-in's status.errorCode, authenticationRequirement, authenticationDetails",
+        "(computed) from that row's ResultType, AuthenticationRequirement, AuthenticationDetails",
         enrichment=True,
     ),
     _f("session_tap_used", B, _A, "That sign-in's tap_used.", "(computed)", "(computed)", enrichment=True),

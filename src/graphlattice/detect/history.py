@@ -12,9 +12,11 @@ beside the records (internal: the rules never name them):
 ``user_first_ok``
     Per user: the first successful sign-in in the store.
 ``audit_sessions``
-    Per action (``record_id``) with a user initiator: that user's latest successful sign-in at or before it
-    (``session_signin_id``, ``session_signin_time``), from the action's IP address when the record has one:
-    the session the action most likely ran in. Actions without one have no row.
+    Per action (``record_id``) with a user initiator: that user's latest sign-in that began a session, at or
+    before it (``session_signin_id``, ``session_signin_time``), from the action's IP address when the record
+    has one: the session the action most likely ran in. A session begins with a successful sign-in or with an
+    MFA-enrolment interrupt, after which Entra lets the user register security info
+    (:mod:`graphlattice.detect.factors`). Actions without one have no row.
 
 Run settings (the look-back window, the session length, working hours) are applied per run by
 :mod:`graphlattice.detect.enrich`, over these tables, without another pass over the sign-ins.
@@ -25,12 +27,15 @@ change, and one seed row per stored (user, IP address, country) stands in for th
 history is recomputed in full and replaces what the tables held for them. Sign-ins and actions share one
 sorted pass: a sign-in's previous sighting from an address and an action's session are the same question.
 The tables are only ever appended to and pruned, never updated in place (rewriting columns of a large table
-is what makes ingest slow).
+is what makes ingest slow). "Seen before" counts successful sign-ins only: an interrupted one proves
+nothing about an address.
 """
 
 from __future__ import annotations
 
 import duckdb
+
+from graphlattice.detect.factors import session_sql
 
 __all__ = ["HISTORY_TABLES", "after_audits", "after_signins"]
 
@@ -46,6 +51,9 @@ HISTORY_TABLES = (
 # so a split or reordered input gives the same answers. Everything before a row in this order is "earlier".
 _EARLIER = "ORDER BY time, kind, hash(record_id) ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
 _OK_TIME = "CASE WHEN error_code = 0 THEN time END"
+_SESSION = session_sql()
+_SESSION_TIME = f"CASE WHEN {_SESSION} THEN time END"
+_SESSION_ID = f"CASE WHEN {_SESSION} THEN record_id END"
 
 
 def after_signins(con: duckdb.DuckDBPyConnection, batch: int, *, alone: bool) -> None:
@@ -95,10 +103,10 @@ def _recompute(con: duckdb.DuckDBPyConnection, users: str) -> None:
         SELECT record_id, kind, false AS seed, {_WINDOWS}
         FROM (
             SELECT record_id, 0 AS kind, user_id, ip, country, time, {_OK_TIME} AS ok_time,
-                   CASE WHEN error_code = 0 THEN record_id END AS ok_id
+                   {_SESSION_TIME} AS session_time, {_SESSION_ID} AS session_id
             FROM signins WHERE user_id IS NOT NULL {only}
             UNION ALL
-            SELECT record_id, 1, initiator_user_id, initiator_ip, NULL, time, NULL, NULL
+            SELECT record_id, 1, initiator_user_id, initiator_ip, NULL, time, NULL, NULL, NULL
             FROM audits WHERE initiator_user_id IS NOT NULL AND initiator_ip IS NOT NULL {only_initiators})"""
     )
     _insert_history(con)
@@ -114,7 +122,8 @@ def _append(con: duckdb.DuckDBPyConnection, batch: int) -> None:
 
     Their stored sign-ins cannot change, and only their actions from the first new sign-in on can gain a
     later session. The window runs over the new sign-ins, those actions, and one "seed" row per stored
-    (user, IP address, country): its latest successful sign-in, which is all the earlier answers need.
+    (user, IP address, country): its latest sign-in that began a session and the time of its latest
+    successful one, which is all the earlier answers need.
     """
     users = "SELECT user_id FROM gl_batch_users WHERE appended"
     actions = """FROM audits a JOIN gl_batch_users u ON u.user_id = a.initiator_user_id
@@ -124,19 +133,18 @@ def _append(con: duckdb.DuckDBPyConnection, batch: int) -> None:
         f"""CREATE OR REPLACE TEMP TABLE gl_history AS
         SELECT record_id, kind, seed, {_WINDOWS}
         FROM (
-            SELECT latest AS record_id, 0 AS kind, user_id, ip, country, time, time AS ok_time,
-                   latest AS ok_id, true AS seed
-            FROM (SELECT user_id, ip, country, max(time) AS time,
+            SELECT latest AS record_id, 0 AS kind, user_id, ip, country, time, ok_time,
+                   time AS session_time, latest AS session_id, true AS seed
+            FROM (SELECT user_id, ip, country, max(time) AS time, max({_OK_TIME}) AS ok_time,
                          arg_max(record_id, struct_pack(t := time, h := hash(record_id))) AS latest
                   FROM signins
-                  WHERE ingest_batch <> {batch} AND error_code = 0 AND user_id IN ({users})
+                  WHERE ingest_batch <> {batch} AND {_SESSION} AND user_id IN ({users})
                   GROUP BY user_id, ip, country)
             UNION ALL
-            SELECT record_id, 0, user_id, ip, country, time, {_OK_TIME},
-                   CASE WHEN error_code = 0 THEN record_id END, false
+            SELECT record_id, 0, user_id, ip, country, time, {_OK_TIME}, {_SESSION_TIME}, {_SESSION_ID}, false
             FROM signins WHERE ingest_batch = {batch} AND user_id IN ({users})
             UNION ALL
-            SELECT a.record_id, 1, a.initiator_user_id, a.initiator_ip, NULL, a.time, NULL, NULL, false
+            SELECT a.record_id, 1, a.initiator_user_id, a.initiator_ip, NULL, a.time, NULL, NULL, NULL, false
             {actions} AND a.initiator_ip IS NOT NULL)"""
     )
     _insert_history(con)
@@ -157,8 +165,10 @@ def _append(con: duckdb.DuckDBPyConnection, batch: int) -> None:
     )
 
 
+_SESSION_WINDOWS = f"""max(session_time) OVER (PARTITION BY user_id, ip {_EARLIER}) AS prev_session_time,
+            last_value(session_id IGNORE NULLS) OVER (PARTITION BY user_id, ip {_EARLIER}) AS prev_session_id"""
 _WINDOWS = f"""max(ok_time) OVER (PARTITION BY user_id, ip {_EARLIER}) AS prev_ok_ip,
-            last_value(ok_id IGNORE NULLS) OVER (PARTITION BY user_id, ip {_EARLIER}) AS prev_ok_id,
+            {_SESSION_WINDOWS},
             max(ok_time) OVER (PARTITION BY user_id, country {_EARLIER}) AS prev_ok_country"""
 
 
@@ -179,12 +189,10 @@ def after_audits(con: duckdb.DuckDBPyConnection, batch: int) -> None:
     this_batch = f"AND ingest_batch = {int(batch)}"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE gl_history AS
-        SELECT record_id, kind,
-            max(ok_time) OVER (PARTITION BY user_id, ip {_EARLIER}) AS prev_ok_ip,
-            last_value(ok_id IGNORE NULLS) OVER (PARTITION BY user_id, ip {_EARLIER}) AS prev_ok_id
+        SELECT record_id, kind, {_SESSION_WINDOWS}
         FROM (
-            SELECT record_id, 0 AS kind, user_id, ip, time, time AS ok_time, record_id AS ok_id
-            FROM signins WHERE error_code = 0 AND ip IS NOT NULL
+            SELECT record_id, 0 AS kind, user_id, ip, time, time AS session_time, record_id AS session_id
+            FROM signins WHERE {_SESSION} AND ip IS NOT NULL
               AND user_id IN (SELECT initiator_user_id FROM audits
                               WHERE initiator_ip IS NOT NULL {this_batch})
             UNION ALL
@@ -204,14 +212,14 @@ def _prune_sessions(con: duckdb.DuckDBPyConnection, only_initiators: str) -> Non
 
 def _insert_sessions(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
-        """INSERT INTO audit_sessions SELECT record_id, prev_ok_id, prev_ok_ip
-           FROM gl_history WHERE kind = 1 AND prev_ok_id IS NOT NULL"""
+        """INSERT INTO audit_sessions SELECT record_id, prev_session_id, prev_session_time
+           FROM gl_history WHERE kind = 1 AND prev_session_id IS NOT NULL"""
     )
     con.execute("DROP TABLE gl_history")
 
 
 def _link_without_ip(con: duckdb.DuckDBPyConnection, only: str) -> None:
-    """Actions whose record carries no IP address: the initiator's latest successful sign-in from anywhere."""
+    """Actions whose record carries no IP address: the initiator's latest session sign-in from anywhere."""
     acts = f"FROM audits WHERE initiator_user_id IS NOT NULL AND initiator_ip IS NULL {only}"
     if not con.execute(f"SELECT EXISTS (SELECT 1 {acts})").fetchall()[0][0]:
         return
@@ -220,7 +228,7 @@ def _link_without_ip(con: duckdb.DuckDBPyConnection, only: str) -> None:
         WITH acts AS (SELECT record_id, initiator_user_id, time {acts}),
         ok AS (  -- one sign-in per instant: the last in the window order, as for actions with an IP
             SELECT arg_max(record_id, hash(record_id)) AS record_id, user_id, time FROM signins
-            WHERE error_code = 0 AND user_id IN (SELECT DISTINCT initiator_user_id FROM acts)
+            WHERE {_SESSION} AND user_id IN (SELECT DISTINCT initiator_user_id FROM acts)
             GROUP BY user_id, time
         )
         SELECT a.record_id, o.record_id, o.time

@@ -323,8 +323,8 @@ def _registered_without_mfa(
     session = _session(reg)
     summary = (
         f"{_who(user)} registered {METHOD_NAMES.get(reg.get('method_type') or '', 'a method')} at "
-        f"{iso(reg['time'])} from {reg.get('initiator_ip') or 'an unknown address'} in a session that "
-        "passed a single factor: whoever holds the password now holds MFA as well."
+        f"{iso(reg['time'])} from {reg.get('initiator_ip') or 'an unknown address'} in a session whose "
+        "sign-in satisfied a single factor: whoever holds the password now holds MFA as well."
     )
     details = {"methods": _methods_json(methods), "session": session}
     principals = _principals(user=user)
@@ -336,6 +336,7 @@ def _session(reg: Record) -> dict[str, Any]:
         {
             "record": reg.get("session_signin_id"),
             "authenticationRequirement": reg.get("session_auth_requirement"),
+            "singleFactor": reg.get("session_single_factor"),
             "country": reg.get("session_country"),
             "ipAddress": reg.get("initiator_ip"),
             "addressSeenBefore": reg.get("initiator_ip_seen_before"),

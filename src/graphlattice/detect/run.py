@@ -78,12 +78,12 @@ class SkippedRule:
 class NotJudged:
     """Security-info registrations security-info-registered-without-mfa could not judge."""
 
-    no_session: int  # no successful sign-in of the user in the session window before it, in the logs
-    no_requirement: int  # its session sign-in has no authenticationRequirement (v1.0)
+    no_session: int  # no sign-in of the user began a session in the session window before it, in the logs
+    undetermined: int  # its session sign-in does not say what it satisfied (v1.0, no enrolment interrupt)
 
     @property
     def total(self) -> int:
-        return self.no_session + self.no_requirement
+        return self.no_session + self.undetermined
 
 
 @dataclass(slots=True)
@@ -394,9 +394,10 @@ def _not_judged_text(n: NotJudged) -> str:
     parts = []
     if n.no_session:
         parts.append(f"{n.no_session:,} with no sign-in session in the logs")
-    if n.no_requirement:
+    if n.undetermined:
         parts.append(
-            f"{n.no_requirement:,} made in sessions whose sign-in has no authenticationRequirement (v1.0)"
+            f"{n.undetermined:,} made in sessions whose sign-in has no authenticationRequirement or "
+            "authenticationDetails (v1.0)"
         )
     return f"{n.total:,} security-info registration(s): " + " and ".join(parts)
 
@@ -406,7 +407,7 @@ def _not_judged(store: Store, settings: DetectSettings) -> NotJudged:
     since = "AND time >= ?" if settings.since is not None else ""
     row = store.one(
         f"""SELECT count(*) FILTER (WHERE session_signin_id IS NULL),
-                  count(*) FILTER (WHERE session_signin_id IS NOT NULL AND session_auth_requirement IS NULL)
+                  count(*) FILTER (WHERE session_signin_id IS NOT NULL AND session_single_factor IS NULL)
            FROM audit_events
            WHERE lower(activity) IN ({_REGISTRATION_ACTIVITIES}) AND result = 'success' {since}""",
         [settings.since.replace(tzinfo=None)] if settings.since is not None else [],
@@ -472,15 +473,16 @@ def _notes(
         notes.append(
             f"{report.signins_without_requirement:,} of {report.user_signins:,} user sign-ins have no "
             "authenticationRequirement (the v1.0 shape): security-info-registered-without-mfa cannot tell "
-            "single- from multi-factor sessions there. Export beta sign-ins (/beta/auditLogs/signIns) or "
-            "Sentinel SigninLogs to evaluate it."
+            "single- from multi-factor sessions there, except MFA-enrolment interrupts, which their error code "
+            "names. Export beta sign-ins (/beta/auditLogs/signIns) or Sentinel SigninLogs to evaluate it."
         )
     if not_judged.total:
         notes.append(
             f"security-info-registered-without-mfa did not judge {_not_judged_text(not_judged)}"
             + (
-                f" (no successful sign-in of the user in the {settings.session_minutes} minutes before, "
-                "from that address: give the sign-in logs that cover them)"
+                f" (no successful sign-in or MFA-enrolment interrupt of the user in the "
+                f"{settings.session_minutes} minutes before, from that address: give the sign-in logs that "
+                "cover them)"
                 if not_judged.no_session
                 else ""
             )

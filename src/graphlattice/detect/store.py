@@ -28,6 +28,7 @@ from typing import Any
 
 import duckdb
 
+from graphlattice.detect.factors import SESSION_ERROR_CODES
 from graphlattice.detect.fields import AUDIT, BASE_TABLES, EVENT_TABLES, SIGNIN, base_columns
 from graphlattice.detect.history import HISTORY_TABLES
 from graphlattice.detect.sigma_sql import DUCKDB, Dialect
@@ -93,9 +94,11 @@ _MACROS = (
 
 
 def schema_fingerprint() -> str:
-    """Changes whenever a base column or a history table is added, removed, renamed or retyped."""
+    """Changes whenever a base column or a history table is added, removed, renamed or retyped, and when the
+    sign-ins that begin a session change (the stored sessions of actions would no longer hold)."""
     text = "|".join(f"{t}:{f.name}:{f.sql_type}" for t in (AUDIT, SIGNIN) for f in base_columns(t))
     text += "|" + "|".join(HISTORY_TABLES)
+    text += "|sessions:" + ",".join(str(code) for code in SESSION_ERROR_CODES)
     return f"{_SCHEMA_VERSION}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
