@@ -222,14 +222,6 @@ def test_a_403_part_way_stops_and_reports_what_was_done(served: Served) -> None:
 # ---- registration-gate-bypass: the password reset ------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The Range's sign-in records now say what Entra says: MFA was required (authenticationRequirement "
-    "is the requirement, not what was used) and a report-only user-action gate writes no result, so the "
-    "intruder registered during the MFA-enrollment interrupt (50079), not in a single-factor session. The "
-    "rule keys on a single-factor session and audit sessions link only successful sign-ins, so it no longer "
-    "sees this attack; detection needs to treat an enrollment interrupt as the registration's session.",
-)
 def test_registration_without_mfa_resets_the_password_and_contains(gate: Played, tmp_path: Path) -> None:
     incidents = json.loads(gate.incidents.read_text())["incidents"]
     found = [i for i in incidents if i["rule"] == "security-info-registered-without-mfa"]
