@@ -59,7 +59,7 @@ def test_every_rule_exports_or_says_why(backend: str, missing: set[str]) -> None
     for skipped in result.skipped:
         # the reason names the enrichment field the target lacks
         assert re.search(
-            r"depends on (session_auth_requirement|target_is_privileged|has_ticket|working_hours)",
+            r"depends on (session_single_factor|target_is_privileged|has_ticket|working_hours)",
             skipped.reason,
         ), skipped.reason
     for rule in result.rules:
@@ -126,7 +126,8 @@ KQL_WORDS = set(
     startswith endswith matches regex mv apply expand to typeof lookup distinct take_any take_anyif countif
     count min max make_set make_list arg_max tostring toint tolower tobool todynamic todatetime iff case
     isempty isnotempty isnull isnotnull coalesce strcat trim dayofweek startofday datetime_utc_to_local bool
-    datetime dynamic true false null format_datetime array_concat between _GetWatchlist string h d m s
+    datetime dynamic true false null format_datetime array_concat array_length between _GetWatchlist string
+    h d m s
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 

@@ -111,9 +111,7 @@ def single_factor_sql(alias: str) -> str:
     methods = f"list_transform({alias}.auth_methods, lambda m: lower(m))"
     strong = f"list_has_any({methods}, [{_sql_list(factors.multifactor_steps)}])"
     if factors.multifactor_step_prefixes:
-        prefixes = " OR ".join(
-            f"starts_with(m, '{p.lower()}')" for p in factors.multifactor_step_prefixes
-        )
+        prefixes = " OR ".join(f"starts_with(m, '{p.lower()}')" for p in factors.multifactor_step_prefixes)
         strong = f"({strong} OR len(list_filter({methods}, lambda m: {prefixes})) > 0)"
     requirement = f"lower({alias}.auth_requirement)"
     return f"""CASE

@@ -12,7 +12,8 @@ say. Nothing of the pack is lost here:
 - enrichment fields are computed in KQL: working hours with ``datetime_utc_to_local``, "address or country
   not seen for this user in the look-back window" with a join on the user's earlier successful sign-ins,
   "this sign-in used a Temporary Access Pass" from ``AuthenticationDetails``, the session of a
-  user's action from their sign-ins, privileged users from role-assignment records, PIM approvals by
+  user's action from their sign-ins (successes and MFA-enrolment interrupts) and what that sign-in satisfied
+  (the verdict of :mod:`graphlattice.detect.factors`, from the same tables), privileged users from role-assignment records, PIM approvals by
   correlation id, and tickets from a watchlist;
 - sequences (Sigma correlation rules, which the Kusto backend does not convert) become ``let`` steps joined
   on the group key within the time window, in order.
@@ -55,6 +56,7 @@ from graphlattice.detect.export.base import (
     step_rules,
 )
 from graphlattice.detect.export.sentinel_schema import TABLES, TICKETS_WATCHLIST
+from graphlattice.detect.factors import SESSION_ERROR_CODES, load_factors
 from graphlattice.detect.fields import AUDIT, SIGNIN, field_map
 from graphlattice.detect.pack import LoadedRule
 from graphlattice.entra.roles import ROLE_CATALOG
@@ -192,6 +194,7 @@ _HISTORY_ENRICHMENT = {
         "has_ticket",
         "session_signin_id",
         "session_auth_requirement",
+        "session_single_factor",
         "session_tap_used",
         "session_country",
         "initiator_ip_seen_before",
@@ -200,6 +203,39 @@ _HISTORY_ENRICHMENT = {
 }
 _UNSUPPORTED = {"tap_issue_record_id", "ticket_id"}
 _OK_SIGNINS = 'SigninLogs | where ResultType == "0"'
+_SESSION_SIGNINS = (
+    "SigninLogs | where ResultType in (" + ", ".join(f'"{c}"' for c in SESSION_ERROR_CODES) + ")"
+)
+
+
+def _single_factor_lines() -> tuple[list[str], str]:
+    """The session sign-in's verdict (:func:`graphlattice.detect.factors.single_factor_sql`) in KQL: lines
+    that count its succeeded steps and its steps that are multifactor by themselves, and the verdict.
+
+    An empty or missing ``AuthenticationDetails`` is given one empty step, so that ``mv-apply`` keeps the
+    row (an empty array would expand to none); like ingest, a step without ``succeeded`` counts as succeeded
+    and a step without a method does not count."""
+    factors = load_factors()
+    names = ", ".join(kql_string(m.lower()) for m in factors.multifactor_steps)
+    prefixes = "".join(
+        f" or _m startswith {kql_string(p.lower())}" for p in factors.multifactor_step_prefixes
+    )
+    interrupts = ", ".join(f'"{c}"' for c in sorted(factors.enrolment_interrupts))
+    lines = [
+        "    | extend _details = todynamic(AuthenticationDetails)",
+        "    | mv-apply _a = iff(array_length(_details) > 0, _details, dynamic([{}])) on (",
+        "        where isnotempty(tostring(_a.authenticationMethod)) and coalesce(tobool(_a.succeeded), true)",
+        "        | extend _m = tolower(tostring(_a.authenticationMethod))",
+        f"        | summarize _s_steps = count(), _s_strong = countif(_m in ({names}){prefixes}))",
+    ]
+    verdict = (
+        f"case(ResultType in ({interrupts}), true, "
+        'AuthenticationRequirement =~ "multiFactorAuthentication", false, '
+        "_s_steps >= 2 or _s_strong > 0, false, "
+        'AuthenticationRequirement =~ "singleFactorAuthentication" or _s_steps == 1, true, '
+        "bool(null))"
+    )
+    return lines, verdict
 
 
 class SentinelKql(KustoBackend):
@@ -596,15 +632,18 @@ class KustoExporter(Exporter):
         session = _duration(settings.session_minutes * 60)
         lookback = _duration(settings.lookback_days * 86_400)
         body.lets["session_window"] = session
+        factors, verdict = _single_factor_lines() if "session_single_factor" in session_fields else ([], "")
         body.lines += [
             "| extend _actor = tolower(tostring(InitiatedBy.user.id)), _actor_ip = "
             "tostring(InitiatedBy.user.ipAddress)",
             "| join kind=leftouter (",
-            f"    {_OK_SIGNINS}",
+            f"    {_SESSION_SIGNINS}",
+            *factors,
             "    | project _actor = tolower(UserId), _s_id = Id, _s_ip = IPAddress, _s_at = TimeGenerated,",
             "        _s_requirement = AuthenticationRequirement, _s_country = "
             "tostring(LocationDetails.countryOrRegion),",
-            '        _s_tap = tostring(AuthenticationDetails) has "Temporary Access Pass"',
+            '        _s_tap = tostring(AuthenticationDetails) has "Temporary Access Pass"'
+            + (f",\n        _s_single = {verdict}" if verdict else ""),
             "    ) on _actor",
             "| extend _in_session = isnotempty(_actor) and isnotnull(_s_at) and _s_at <= TimeGenerated",
             "    and _s_at >= TimeGenerated - session_window and (isempty(_actor_ip) or _s_ip == _actor_ip)",
@@ -612,13 +651,21 @@ class KustoExporter(Exporter):
             "| summarize arg_max(_rank, *) by Id",
             '| extend session_signin_id = iff(_in_session, _s_id, ""),',
             '    session_auth_requirement = iff(_in_session, _s_requirement, ""),',
+            *(["    session_single_factor = iff(_in_session, _s_single, bool(null)),"] if verdict else []),
             "    session_tap_used = iff(_in_session, _s_tap, bool(null)),",
             '    session_country = iff(_in_session, _s_country, "")',
         ]
         body.kept.append(
-            f"the user's session: their latest successful sign-in from the same address within {session} "
-            "before the action (its authentication requirement, country, pass use)"
+            f"the user's session: their latest sign-in from the same address within {session} before the "
+            "action that was a success or an MFA-enrolment interrupt (its authentication requirement, country, "
+            "pass use)"
         )
+        if verdict:
+            body.kept.append(
+                "what the session's sign-in satisfied: one factor for an MFA-enrolment interrupt; for a "
+                "success, its AuthenticationRequirement and the succeeded steps of AuthenticationDetails (two "
+                "steps, or one that is multifactor by itself, satisfy MFA), as locally"
+            )
         if session_fields & {"initiator_ip_seen_before", "initiator_country_seen_before"}:
             body.lets["lookback"] = lookback
             body.lines += [
