@@ -166,7 +166,8 @@ def _append(con: duckdb.DuckDBPyConnection, batch: int) -> None:
 
 
 _SESSION_WINDOWS = f"""max(session_time) OVER (PARTITION BY user_id, ip {_EARLIER}) AS prev_session_time,
-            last_value(session_id IGNORE NULLS) OVER (PARTITION BY user_id, ip {_EARLIER}) AS prev_session_id"""
+            last_value(session_id IGNORE NULLS) OVER (PARTITION BY user_id, ip {_EARLIER})
+                AS prev_session_id"""
 _WINDOWS = f"""max(ok_time) OVER (PARTITION BY user_id, ip {_EARLIER}) AS prev_ok_ip,
             {_SESSION_WINDOWS},
             max(ok_time) OVER (PARTITION BY user_id, country {_EARLIER}) AS prev_ok_country"""

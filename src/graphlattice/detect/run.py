@@ -473,8 +473,9 @@ def _notes(
         notes.append(
             f"{report.signins_without_requirement:,} of {report.user_signins:,} user sign-ins have no "
             "authenticationRequirement (the v1.0 shape): security-info-registered-without-mfa cannot tell "
-            "single- from multi-factor sessions there, except MFA-enrolment interrupts, which their error code "
-            "names. Export beta sign-ins (/beta/auditLogs/signIns) or Sentinel SigninLogs to evaluate it."
+            "single- from multi-factor sessions there, except MFA-enrolment interrupts, which their error "
+            "code names. Export beta sign-ins (/beta/auditLogs/signIns) or Sentinel SigninLogs to evaluate "
+            "it."
         )
     if not_judged.total:
         notes.append(

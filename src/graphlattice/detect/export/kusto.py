@@ -13,8 +13,8 @@ say. Nothing of the pack is lost here:
   not seen for this user in the look-back window" with a join on the user's earlier successful sign-ins,
   "this sign-in used a Temporary Access Pass" from ``AuthenticationDetails``, the session of a
   user's action from their sign-ins (successes and MFA-enrolment interrupts) and what that sign-in satisfied
-  (the verdict of :mod:`graphlattice.detect.factors`, from the same tables), privileged users from role-assignment records, PIM approvals by
-  correlation id, and tickets from a watchlist;
+  (the verdict of :mod:`graphlattice.detect.factors`, from the same tables), privileged users from
+  role-assignment records, PIM approvals by correlation id, and tickets from a watchlist;
 - sequences (Sigma correlation rules, which the Kusto backend does not convert) become ``let`` steps joined
   on the group key within the time window, in order.
 
@@ -224,7 +224,8 @@ def _single_factor_lines() -> tuple[list[str], str]:
     lines = [
         "    | extend _details = todynamic(AuthenticationDetails)",
         "    | mv-apply _a = iff(array_length(_details) > 0, _details, dynamic([{}])) on (",
-        "        where isnotempty(tostring(_a.authenticationMethod)) and coalesce(tobool(_a.succeeded), true)",
+        "        where isnotempty(tostring(_a.authenticationMethod))"
+        " and coalesce(tobool(_a.succeeded), true)",
         "        | extend _m = tolower(tostring(_a.authenticationMethod))",
         f"        | summarize _s_steps = count(), _s_strong = countif(_m in ({names}){prefixes}))",
     ]
@@ -657,14 +658,14 @@ class KustoExporter(Exporter):
         ]
         body.kept.append(
             f"the user's session: their latest sign-in from the same address within {session} before the "
-            "action that was a success or an MFA-enrolment interrupt (its authentication requirement, country, "
-            "pass use)"
+            "action that was a success or an MFA-enrolment interrupt (its authentication requirement, "
+            "country, pass use)"
         )
         if verdict:
             body.kept.append(
                 "what the session's sign-in satisfied: one factor for an MFA-enrolment interrupt; for a "
-                "success, its AuthenticationRequirement and the succeeded steps of AuthenticationDetails (two "
-                "steps, or one that is multifactor by itself, satisfy MFA), as locally"
+                "success, its AuthenticationRequirement and the succeeded steps of AuthenticationDetails "
+                "(two steps, or one that is multifactor by itself, satisfy MFA), as locally"
             )
         if session_fields & {"initiator_ip_seen_before", "initiator_country_seen_before"}:
             body.lets["lookback"] = lookback
