@@ -394,3 +394,21 @@ def test_community_tap_added_rule_converts_to_kql_with_sentinel_columns() -> Non
         assert all(s.reason for s in out.skipped)
         if backend in ("kusto", "databricks"):
             assert not out.skipped, out.skipped
+
+
+@pytest.mark.spark
+def test_databricks_sql_finds_a_registration_in_the_enrolment_interrupt(spark: Any, tmp_path: Path) -> None:
+    """The demo has no single-factor session; the rule's fixture with the 50079 interrupt has one."""
+    from graphlattice.detect.run import export_parquet
+    from tests.detect.harness import case_store, load_cases
+
+    name = "security-info-registered-without-mfa"
+    case = next(c for c in load_cases(name) if "MFA-enrolment interrupt alerts" in c["name"])
+    with case_store(tmp_path / "logs", case) as (store, settings):
+        local = {rid for m in run_rule(store, PACK[name], settings) for rid in m.record_ids}
+        export_parquet(store, tmp_path / "parquet")
+    for table in ("audit_events", "signin_events"):
+        spark.read.parquet(str(tmp_path / "parquet" / f"{table}.parquet")).createOrReplaceTempView(table)
+    [exported] = [r for r in EXPORTS["databricks"].rules if r.name == name]
+    rows = spark.sql(exported.text.strip().rstrip(";")).collect()
+    assert {row["record_id"] for row in rows} == local == {"reg-in-interrupt"}

@@ -94,10 +94,20 @@ def test_demo_logs_with_every_input_give_identical_incidents(
 
 
 @pytest.mark.spark
-def test_range_logs_after_tap_persistence_give_identical_incidents(spark: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("scenario", "attack"),
+    [
+        ("tap-persistence", "tap-bootstrapped-persistence"),
+        # the intruder registers in the MFA-enrolment interrupt (50079) a password alone reaches
+        ("registration-gate-bypass", "security-info-registered-without-mfa"),
+    ],
+)
+def test_range_logs_after_an_attack_give_identical_incidents(
+    scenario: str, attack: str, spark: Any, tmp_path: Path
+) -> None:
     state, out = tmp_path / "range", tmp_path / "export"
     for args in (
-        ("range", "start", "tap-persistence", "--state", str(state)),
+        ("range", "start", scenario, "--state", str(state)),
         ("range", "export", str(out), "--state", str(state)),
     ):
         proc = subprocess.run(
@@ -108,7 +118,7 @@ def test_range_logs_after_tap_persistence_give_identical_incidents(spark: Any, t
     duck = run_detection(logs, snapshot_dir=out)
     on_spark = run_detection(logs, snapshot_dir=out, engine="spark")
     assert_same_runs(duck, on_spark)
-    assert [i.rule for i in on_spark.at_or_above("high")] == ["tap-bootstrapped-persistence"]
+    assert [i.rule for i in on_spark.at_or_above("high")] == [attack]
 
 
 # -- every fixture case of every rule ------------------------------------------------------------------------
