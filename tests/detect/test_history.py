@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,52 @@ def test_daily_files_in_order(
 def _write_lines(path: Path, lines: list[bytes]) -> Path:
     path.write_bytes(b"".join(lines))
     return path
+
+
+def _registration(record_id: str, when: str, ip: str) -> dict[str, Any]:
+    user = "0b9c4d4e-5f3a-4c55-9c1e-2f6a8e7d1a01"
+    return {
+        "id": record_id,
+        "activityDateTime": when,
+        "activityDisplayName": "User registered security info",
+        "loggedByService": "Authentication Methods",
+        "result": "success",
+        "resultReason": "User registered Microsoft Authenticator App",
+        "initiatedBy": {"user": {"id": user, "ipAddress": ip}},
+        "targetResources": [{"id": user, "type": "User"}],
+    }
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+def test_an_enrolment_interrupt_stays_the_session_whatever_the_file_order(
+    tmp_path: Path, order: tuple[int, ...]
+) -> None:
+    """Newer sign-ins appended after an interrupt (the quick path keeps it as the address's last session),
+    or older ones arriving late (a full recompute): the same sessions either way."""
+    interrupt = {
+        **_signin("s-int", "2026-10-01T10:00:00Z", "192.0.2.77", "US"),
+        "status": {"errorCode": 50079},
+    }
+    files = [
+        _write(
+            tmp_path / "older.jsonl", _signin("s-ok", "2026-10-01T09:00:00Z", "198.51.100.7", "NL"), interrupt
+        ),
+        _write(
+            tmp_path / "audits.jsonl",
+            _registration("r-in-interrupt", "2026-10-01T10:05:00Z", "192.0.2.77"),
+            _registration("r-later-same-address", "2026-10-01T10:40:00Z", "192.0.2.77"),
+            _registration("r-session-too-old", "2026-10-01T10:45:00Z", "198.51.100.7"),
+        ),
+        _write(tmp_path / "newer.jsonl", _signin("s-new", "2026-10-01T10:30:00Z", "203.0.113.9", "NL")),
+    ]
+    with Store() as store:
+        ingest_files(store, [files[i] for i in order])
+        enrich(store, DetectSettings(), _PRIVILEGED)
+        rows = store.rows(
+            "SELECT record_id, session_signin_id, session_single_factor FROM audit_events ORDER BY time"
+        )
+    assert rows == [
+        ("r-in-interrupt", "s-int", True),
+        ("r-later-same-address", "s-int", True),
+        ("r-session-too-old", None, None),
+    ]
