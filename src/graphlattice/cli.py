@@ -22,6 +22,7 @@ from rich.text import Text
 
 from graphlattice._version import __version__
 from graphlattice.errors import GraphLatticeError, UsageError
+from graphlattice.safetext import SafeConsole, terminal_safe
 
 if TYPE_CHECKING:
     from graphlattice.range.engine import Range
@@ -34,13 +35,15 @@ SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
 def _console(*, stderr: bool = False, **options: Any) -> Console:
-    """A console that prints text exactly as given.
+    """A console that prints text as given, minus what would steer the terminal.
 
     Paths, user input and text read from files (snapshot records, scenario and rule files, Graph errors) go
     through every print, so rich must never read them as markup (``[/]`` raises, ``[json]`` vanishes) or
     emoji codes (``file.jsonl:100:`` turns into a symbol). Styling is applied with ``Text`` or ``style=``.
+    Control and invisible format characters in any of it are shown escaped (``\\u001b[2J``), never sent to
+    the terminal (:mod:`graphlattice.safetext`).
     """
-    return Console(stderr=stderr, markup=False, emoji=False, highlight=False, **options)
+    return SafeConsole(stderr=stderr, markup=False, emoji=False, highlight=False, **options)
 
 
 def _stderr() -> Console:
@@ -48,8 +51,8 @@ def _stderr() -> Console:
 
 
 def _labelled(label: str, style: str, text: str) -> Text:
-    """``label`` in ``style`` followed by ``text`` as it is, e.g. a yellow ``note:`` and a message."""
-    return Text.assemble((label, style), " ", text)
+    """``label`` in ``style`` followed by ``text`` (escaped for the terminal), e.g. a yellow ``note:``."""
+    return Text.assemble((label, style), " ", terminal_safe(text))
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -83,10 +86,10 @@ def _hang(console: Console, head: Text | str, body: str, *, indent: int) -> None
     whole on one line (and copyable); only a single word longer than the whole line may overflow it. Runs of
     white space in ``body`` collapse to one space, so spacing between the two belongs at the end of ``head``.
     """
-    head = head if isinstance(head, Text) else Text(head)
+    head = head if isinstance(head, Text) else Text(terminal_safe(head, single_line=True))
     width = max(console.width, indent + 20)
     lines = textwrap.wrap(
-        " ".join(body.split()),
+        " ".join(terminal_safe(body).split()),
         width=width,
         initial_indent=" " * head.cell_len,
         subsequent_indent=" " * indent,
@@ -560,7 +563,7 @@ def risks_show(risk_id: str, raw: bool) -> None:
     )
     text = header + article.body
     if raw:
-        click.echo(text)
+        click.echo(terminal_safe(text))
     else:
         _console().print(Markdown(text))
 
@@ -1468,7 +1471,7 @@ def respond(
         base_url=live.endpoint,
         tokens=token_provider(live),
         apply=apply,
-        echo=click.echo,
+        echo=lambda line: click.echo(terminal_safe(line)),
         confirm=lambda: yes or click.confirm("Make these calls?", default=False, err=True),
         method_ids=method_ids,
         new_password=password,
@@ -1597,7 +1600,7 @@ def rules_validate(paths: tuple[Path, ...]) -> None:
     report = validate_rule_files(list(paths) or None)
     err = _stderr()
     for problem in report.problems:
-        click.echo(str(problem))
+        click.echo(terminal_safe(str(problem), single_line=True))
     if report.problems:
         err.print(f"{len(report.problems)} problem(s) in {report.files} file(s)")
         sys.exit(3)

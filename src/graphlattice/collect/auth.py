@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from graphlattice.errors import CollectError, UsageError
+from graphlattice.safetext import terminal_safe
 
 __all__ = [
     "GRAPH_SCOPE",
@@ -173,8 +174,9 @@ class CredentialChoice:
 
 
 def _device_prompt(verification_uri: str, user_code: str, expires_on: Any) -> None:
+    prompt = f"To sign in, open {verification_uri} and enter the code {user_code}."
     print(
-        f"To sign in, open {verification_uri} and enter the code {user_code}.",
+        terminal_safe(prompt, single_line=True),
         file=sys.stderr,
         flush=True,
     )

@@ -4,7 +4,8 @@ On a terminal, :class:`RichProgress` keeps a row per collection up to date. Anyw
 file, a pipe) a live display prints nothing until the end, so :class:`PlainProgress` writes plain lines
 instead: one when a collection starts, one when it finishes or fails, and a heartbeat at a fixed interval
 (30 s; ``GRAPHLATTICE_HEARTBEAT_SECONDS`` changes it) naming what is still being read, so a job that has
-been quiet for a while is visibly alive.
+been quiet for a while is visibly alive. A failure's message quotes the server's error text, which is shown
+escaped (:func:`~graphlattice.safetext.terminal_safe`), one line per event.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from graphlattice.collect.collector import CollectionOutcome
+from graphlattice.safetext import terminal_safe
 
 __all__ = ["HEARTBEAT_SECONDS", "PlainProgress", "RichProgress"]
 
@@ -128,7 +130,8 @@ class PlainProgress:
 
     def _line(self, text: str) -> None:
         with self._lock:
-            self._stream.write(f"[{_clock(time.monotonic() - self._started)}] {text}\n")
+            line = terminal_safe(text, single_line=True)
+            self._stream.write(f"[{_clock(time.monotonic() - self._started)}] {line}\n")
             self._stream.flush()
 
     def _beat(self) -> None:

@@ -29,6 +29,7 @@ import orjson
 
 from graphlattice.detect.containment import METHOD_NAMES, PLANS, PlanContext, RegisteredMethod, build_plan
 from graphlattice.errors import InputError
+from graphlattice.safetext import terminal_safe
 from graphlattice.tenant.model import parse_time
 
 __all__ = [
@@ -49,6 +50,7 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9_=.-]{1,256}")
 
 _INCIDENT_ID = re.compile(r"[a-z0-9-]{1,80}:[0-9a-f]{12}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""What a fact the plan is built from (a name, a device name) may not contain."""
 _SHOWN = 80  # characters of file text quoted in a refusal
 
 
@@ -65,7 +67,7 @@ def printable(value: object, limit: int = _SHOWN) -> str:
     """Text from a file or a tenant, fit for one terminal line: control and direction characters escaped,
     long text cut."""
     text = value if isinstance(value, str) else orjson.dumps(value).decode()
-    text = _CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+    text = terminal_safe(text, single_line=True)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -1,8 +1,10 @@
 """Show a detection run: a terminal table, a JSON document, or one self-contained HTML page.
 
 The table fits a 100-column terminal and survives ``| less -R`` (SGR colours only, every level also in
-words). JSON is :meth:`DetectionRun.to_json`. The HTML page loads nothing from the network; every value
-from the logs is escaped by Jinja2's autoescaping.
+words); every value from the logs or a rule file goes through :func:`~graphlattice.safetext.terminal_safe`
+first, so a device or display name cannot steer the terminal. JSON is :meth:`DetectionRun.to_json`, the
+original text JSON-encoded. The HTML page loads nothing from the network; every value from the logs is
+escaped by Jinja2's autoescaping.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from rich.text import Text
 from graphlattice._version import __version__
 from graphlattice.detect.incidents import Incident, iso
 from graphlattice.detect.run import DetectionRun
+from graphlattice.safetext import terminal_safe
 
 __all__ = ["LEVEL_STYLE", "render_html", "render_json", "render_table"]
 
@@ -36,11 +39,16 @@ def render_json(run: DetectionRun) -> bytes:
     return orjson.dumps(run.to_json(), option=orjson.OPT_INDENT_2) + b"\n"
 
 
+def _safe(value: object) -> str:
+    """A value from the logs or a rule, on one line and with nothing that steers the terminal."""
+    return terminal_safe(str(value), single_line=True)
+
+
 def _who(incident: Incident) -> str:
     parts = []
     for role, principal in incident.principals.items():
         name = principal.get("displayName") or principal.get("userPrincipalName") or principal.get("id")
-        parts.append(f"{role}: {name}")
+        parts.append(f"{_safe(role)}: {_safe(name)}")
     return "\n".join(parts)
 
 
@@ -56,8 +64,8 @@ def render_table(run: DetectionRun, console: Console) -> None:
         table.add_column("Who", ratio=1)
         table.add_column("Rule and what happened", ratio=3)
         for number, incident in enumerate(run.incidents, start=1):
-            what = Text(incident.rule, style="bold")
-            what.append("\n" + incident.summary, style="")
+            what = Text(_safe(incident.rule), style="bold")
+            what.append("\n" + _safe(incident.summary), style="")
             table.add_row(
                 str(number),
                 Text(incident.level, style=LEVEL_STYLE.get(incident.level, "")),
@@ -69,19 +77,19 @@ def render_table(run: DetectionRun, console: Console) -> None:
     for number, incident in enumerate(run.incidents, start=1):
         if incident.rank < 3:  # high and critical only; the rest are in --format json
             continue
-        console.print(Text(f"Containment for #{number} ({incident.rule}):", style="bold"))
+        console.print(Text(f"Containment for #{number} ({_safe(incident.rule)}):", style="bold"))
         if not incident.containment:
-            evidence = ", ".join(incident.evidence)
+            evidence = _safe(", ".join(incident.evidence))
             console.print(f"  No plan for this rule; the matching records: {evidence}", markup=False)
         for step in incident.containment:
             request = step.get("request")
-            call = f"  {request['method']} {request['url']}" if request else ""
+            call = _safe(f"  {request['method']} {request['url']}") if request else ""
             when = f" — {step['condition']}" if step.get("condition") else ""
-            line = f"  {step['order']}. [{step['kind']}] {step['summary']}{when}"
+            line = _safe(f"  {step['order']}. [{step['kind']}] {step['summary']}{when}")
             console.print(line, markup=False, highlight=False)
             if call:
                 console.print(Text(call, style="dim"), highlight=False)
-        risks = ", ".join(r["id"] for r in incident.root_cause_risks)
+        risks = _safe(", ".join(r["id"] for r in incident.root_cause_risks))
         if risks:
             console.print(f"  Root causes to review: {risks} (graphlattice risks show ID)", highlight=False)
     counts: dict[str, int] = {}
@@ -89,7 +97,7 @@ def render_table(run: DetectionRun, console: Console) -> None:
         counts[incident.level] = counts.get(incident.level, 0) + 1
     by_level = ", ".join(f"{n} {level}" for level, n in counts.items()) or "none"
     records = f"{run.totals['audit']:,} audit and {run.totals['signin']:,} sign-in records"
-    footer = f"{len(run.incidents)} incident(s): {by_level}. Store: {run.store}, {records}."
+    footer = _safe(f"{len(run.incidents)} incident(s): {by_level}. Store: {run.store}, {records}.")
     console.print(footer, highlight=False)
 
 

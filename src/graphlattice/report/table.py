@@ -1,7 +1,10 @@
 """The terminal report: one row per finding, most urgent first, and a footer with the totals.
 
 Built for a 100-column terminal and for ``| less -R``: only SGR colours (no hyperlinks or cursor moves), a
-border-light table, and every fact also spelt out in words so nothing depends on colour.
+border-light table, and every fact also spelt out in words so nothing depends on colour. Text that comes from
+the tenant (display names in summaries, error messages in the manifest, warnings quoting files) is passed
+through :func:`~graphlattice.safetext.terminal_safe` before layout, so it can neither steer the terminal nor
+throw the columns out.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from graphlattice.report._common import (
     waived_objects,
     waiver_state,
 )
+from graphlattice.safetext import terminal_safe
 
 STATUS_STYLE: dict[Status, str] = {
     Status.FAIL: "bold red",
@@ -66,12 +70,17 @@ def _status_cell(finding: Finding) -> Text:
 
 def _summary_cell(finding: Finding) -> Text:
     if finding.status is Status.UNKNOWN:
-        return Text(not_evaluated_line(finding), style="magenta")
+        return Text(_safe(not_evaluated_line(finding)), style="magenta")
     text = Text()
     if waiver_state(finding) == "expired" and finding.waiver is not None:
-        text.append(f"waiver expired {finding.waiver.get('expires', '?')}: ", style="yellow")
-    text.append(finding.summary)
+        text.append(_safe(f"waiver expired {finding.waiver.get('expires', '?')}: "), style="yellow")
+    text.append(_safe(finding.summary))
     return text
+
+
+def _safe(text: object) -> str:
+    """A value from the tenant, on one line and with nothing that steers the terminal."""
+    return terminal_safe(str(text), single_line=True)
 
 
 def _affected_cell(finding: Finding) -> Text:
@@ -125,19 +134,19 @@ def _footer(assessment: Assessment, console: Console) -> None:
     console.print(
         Text.assemble(
             _label("Tenant: "),
-            str(tenant["tenantId"]),
+            _safe(tenant["tenantId"]),
             _label("  collected: "),
-            str(tenant["collectedAt"]),
+            _safe(tenant["collectedAt"]),
         )
     )
-    console.print(Text.assemble(_label("Source: "), str(tenant["source"])))
+    console.print(Text.assemble(_label("Source: "), _safe(tenant["source"])))
     missing = unavailable(assessment)
     if missing:
         console.print(_label("Data not collected (checks that need it are UNKNOWN):", "bold magenta"))
         for name, reason, permission in missing:
-            entry = Text.assemble(("  " + name, "magenta"), ": ", reason)
+            entry = Text.assemble(("  " + _safe(name), "magenta"), ": ", _safe(reason))
             if permission:
-                entry.append_text(Text.assemble(" — grant ", (permission, "bold")))
+                entry.append_text(Text.assemble(" — grant ", (_safe(permission), "bold")))
             console.print(entry)
 
 
@@ -222,4 +231,4 @@ def render_table(assessment: Assessment, console: Console) -> None:
     console.print()
     _footer(assessment, console)
     for warning in [*assessment.tenant.warnings, *assessment.notes]:
-        console.print(Text.assemble(("warning: ", "yellow"), str(warning)))
+        console.print(Text.assemble(("warning: ", "yellow"), terminal_safe(str(warning))))
