@@ -21,6 +21,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 from rich.text import Text
 
 from graphlattice._version import __version__
+from graphlattice.collect.limits import MB, Limits
 from graphlattice.errors import GraphLatticeError, UsageError
 from graphlattice.safetext import SafeConsole, terminal_safe
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 FORMATS = ("table", "json", "sarif", "html")
 EXIT_COLLECTION_FAILED = 4  # collect --fail-on-error: the snapshot is written, some collections are not in it
 SEVERITIES = ("critical", "high", "medium", "low", "info")
+_LIMITS = Limits()  # the collector's default bounds, shown in --help
 
 
 def _console(*, stderr: bool = False, **options: Any) -> Console:
@@ -178,6 +180,37 @@ def _live_options(fn: Callable[..., None]) -> Callable[..., None]:
             help="The snapshot's time (ages and the log window are measured from it); default: the "
             "service's clock. For an endpoint with a simulated clock, e.g. the Range's ('range status').",
         ),
+        click.option(
+            "--max-wait",
+            type=click.FloatRange(0, min_open=True),
+            default=_LIMITS.max_wait,
+            show_default=True,
+            metavar="SECONDS",
+            help="Longest Retry-After to honour; a longer one fails that collection (resume later).",
+        ),
+        click.option(
+            "--request-timeout",
+            type=click.FloatRange(0, min_open=True),
+            default=_LIMITS.deadline,
+            show_default=True,
+            metavar="SECONDS",
+            help="Most time one request may take, to the last byte of its answer (then it is retried).",
+        ),
+        click.option(
+            "--max-pages",
+            type=click.IntRange(1),
+            default=_LIMITS.max_pages,
+            show_default=True,
+            help="Most pages one collection may have (999 objects or 1,000 log records each).",
+        ),
+        click.option(
+            "--max-page-mb",
+            type=click.FloatRange(0, min_open=True),
+            default=_LIMITS.max_page_bytes / MB,
+            show_default=True,
+            metavar="MB",
+            help="Largest answer accepted; a larger one is refused as it streams in.",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -249,11 +282,17 @@ def _sign_in_options(fn: Callable[..., None]) -> Callable[..., None]:
     return fn
 
 
-def _live(conn: dict[str, Any]) -> tuple[Any, int | None, Any]:
-    """(LiveOptions, log window in days or None, collectedAt or None) from the shared options."""
+def _live(conn: dict[str, Any]) -> tuple[Any, int | None, Any, Limits]:
+    """(LiveOptions, log window in days or None, collectedAt or None, bounds) from the shared options."""
     from graphlattice.collect.options import LiveOptions
     from graphlattice.tenant.model import parse_time
 
+    limits = Limits(
+        max_wait=conn.pop("max_wait", _LIMITS.max_wait),
+        deadline=conn.pop("request_timeout", _LIMITS.deadline),
+        max_pages=conn.pop("max_pages", _LIMITS.max_pages),
+        max_page_bytes=round(conn.pop("max_page_mb", _LIMITS.max_page_bytes / MB) * MB),
+    )
     days = None if conn.pop("no_logs", False) else conn.pop("logs_days", 7)
     conn.pop("logs_days", None)
     stamp = conn.pop("collected_at", None)
@@ -262,7 +301,7 @@ def _live(conn: dict[str, Any]) -> tuple[Any, int | None, Any]:
         raise UsageError(
             f"--collected-at must be an ISO 8601 time such as 2026-11-16T08:30:00Z (got {stamp!r})"
         )
-    return LiveOptions(**conn), days, when
+    return LiveOptions(**conn), days, when, limits
 
 
 def _run_collection(conn: dict[str, Any], out_dir: Path, *, resume: bool, force: bool) -> Any:
@@ -274,7 +313,7 @@ def _run_collection(conn: dict[str, Any], out_dir: Path, *, resume: bool, force:
     from graphlattice.collect.plan import PLAN
     from graphlattice.collect.progress import PlainProgress, RichProgress
 
-    live, days, when = _live(conn)
+    live, days, when, limits = _live(conn)
     tokens = token_provider(live)
     options = CollectOptions(
         out_dir=out_dir,
@@ -284,6 +323,7 @@ def _run_collection(conn: dict[str, Any], out_dir: Path, *, resume: bool, force:
         force=force,
         logs_days=days,
         collected_at=when,
+        limits=limits,
     )
     names = [p.name for p in PLAN if days is not None or not p.is_log]
     err = _stderr()
@@ -304,7 +344,7 @@ def _run_collection(conn: dict[str, Any], out_dir: Path, *, resume: bool, force:
             _labelled(
                 "not collected:",
                 "yellow",
-                f"{outcome.name}: {outcome.error} — grant {outcome.required_permission}",
+                f"{outcome.name}: {outcome.error} — {outcome.remedy}",
             ),
             soft_wrap=True,
         )

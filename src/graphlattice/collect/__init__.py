@@ -8,6 +8,19 @@ read-only Graph client, :mod:`~graphlattice.collect.writer` the streaming writer
 
 from __future__ import annotations
 
-from graphlattice.collect.collector import CollectOptions, CollectResult, collect
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from graphlattice.collect.collector import CollectOptions, CollectResult, collect
 
 __all__ = ["CollectOptions", "CollectResult", "collect"]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the collector (httpx, azure-identity) only when it is used, not for its small modules such as
+    :mod:`~graphlattice.collect.limits`, which every command line start reads."""
+    if name in __all__:
+        from graphlattice.collect import collector
+
+        return getattr(collector, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,8 +1,12 @@
 """A read-only Microsoft Graph client for collection: paging, ``$batch``, pacing, retries, typed errors.
 
 * Paging follows ``@odata.nextLink`` until it is absent (never builds a skip token). A next link that names
-  another host is re-based onto the configured endpoint, so the bearer token only ever goes where it was
-  meant to go.
+  another host is re-based onto the configured endpoint, and redirects are never followed, so the bearer
+  token only ever goes where it was meant to go. A next link already followed (a loop) or more pages than
+  :class:`~graphlattice.collect.limits.Limits` allows stops the collection.
+* Bounds (:mod:`graphlattice.collect.limits`): every request has a deadline for the whole exchange, so a
+  server trickling bytes cannot hold it; an answer is streamed and refused once it is larger than the cap,
+  never buffered whole first; a ``Retry-After`` longer than the cap fails the collection instead of waiting.
 * ``$batch`` sends up to 20 GET requests in one POST; the requests inside are retried one by one when Graph
   answers them with 429 or 5xx.
 * Pacing: every request first takes its units from its family's :class:`Pacer` (Graph's documented
@@ -11,7 +15,10 @@
   Conditional Access family never sends one), a 5xx, a timeout or a dropped connection backs off
   exponentially with full jitter. A 401 gets one fresh token, then stops the run (:class:`CollectError`).
 * A 403 (missing permission or licence), 400 or 404 is :class:`CollectionUnavailable`: the collection is
-  recorded as an error with the permission to grant and the run goes on.
+  recorded as an error with the permission to grant and the run goes on. So is every
+  :class:`CollectionFailed` (retries exhausted, a wait too long, an answer that is not Graph's).
+* When the endpoint gives nothing usable many times in a row, the run stops with a message that names what
+  it did give: no answer at all, or which error statuses.
 
 The client only sends GET (and ``$batch`` of GETs). Tokens never appear in messages or logs.
 """
@@ -20,6 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import math
 import random
 import time
 from collections import deque
@@ -33,20 +42,27 @@ import httpx
 import orjson
 
 from graphlattice.collect.auth import TokenProvider
+from graphlattice.collect.limits import MB, Limits
 from graphlattice.collect.plan import Budget, Family, ListQuery, budget_for, family_of, request_cost
 from graphlattice.errors import CollectError
 
 __all__ = [
     "BadResponse",
+    "CollectionFailed",
     "CollectionUnavailable",
     "GraphClient",
     "GraphError",
+    "Limits",
     "Pacer",
+    "PagingLoop",
+    "Redirected",
+    "ResponseTooLarge",
     "RetriesExhausted",
     "RetryPolicy",
     "Stats",
     "SubRequest",
     "SubResult",
+    "WaitRefused",
 ]
 
 _TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
@@ -73,14 +89,41 @@ class CollectionUnavailable(GraphError):
     """A collection cannot be read with this identity or licence: 403 (or 400/404 for what is not served)."""
 
 
-class BadResponse(CollectError):
-    """The service answered, but not with what Graph sends (not JSON, no ``value`` array, a next link that
-    loops). The collection is recorded as an error; the run goes on."""
+class CollectionFailed(CollectError):
+    """One collection cannot be read now; it is recorded as an error with this message, the run goes on, and
+    a later ``--resume`` reads it again."""
 
 
-class RetriesExhausted(CollectError):
-    """A request kept failing (429, 5xx, timeouts, resets) through every retry. The collection is recorded
-    as an error, and a later ``--resume`` reads it again."""
+class BadResponse(CollectionFailed):
+    """The service answered, but not with what Graph sends (not JSON, no ``value`` array)."""
+
+
+class PagingLoop(BadResponse):
+    """A next link already followed, or more pages than ``--max-pages``."""
+
+
+class ResponseTooLarge(BadResponse):
+    """An answer larger than ``--max-page-mb``; refused without being read whole."""
+
+
+class Redirected(BadResponse):
+    """A 3xx: redirects are not followed, so the token never goes anywhere else."""
+
+
+class RetriesExhausted(CollectionFailed):
+    """A request kept failing (429, 5xx, timeouts, resets) through every retry."""
+
+
+class WaitRefused(CollectionFailed):
+    """The service asked for a wait (``Retry-After``) longer than ``--max-wait``."""
+
+
+class _Unanswered(Exception):
+    """A send that got no complete answer (connection failure, timeout, deadline); ``cause`` in words."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(cause)
+        self.cause = cause
 
 
 def _error_of(response: httpx.Response, url: str) -> GraphError:
@@ -278,14 +321,67 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return None if math.isnan(seconds) else max(0.0, seconds)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _raw_retry_after(headers: Mapping[str, str]) -> str:
+    for key, item in headers.items():
+        if key.lower() == "retry-after":
+            text = str(item).strip()
+            return text if len(text) <= 40 else text[:37] + "..."
+    return ""
+
+
+def _duration(seconds: float) -> str:
+    """``100,000,000 s (about 3 years)``: a wait as asked, and in words when it is long."""
+    if math.isinf(seconds):
+        return "forever"
+    text = f"{seconds:,.0f} s"
+    for size, unit in ((365.25 * 86400, "years"), (86400, "days"), (3600, "hours"), (60, "minutes")):
+        if seconds >= 2 * size:
+            return f"{text} (about {seconds / size:,.0f} {unit})"
+    return text
+
+
+def _shown(url: str) -> str:
+    """A request's path for messages: no query (it may be long), at most 120 characters."""
+    path = url.split("?", 1)[0]
+    return path if len(path) <= 120 else path[:117] + "..."
+
+
+def _size(count: int) -> str:
+    return f"{count / MB:,.1f} MB" if count >= MB // 10 else f"{count:,} bytes"
+
+
+def _transport_cause(exc: httpx.TransportError, limits: Limits) -> str:
+    """What went wrong with a send that got no answer, in words."""
+    timeout = limits.timeout()
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"no connection within {timeout.connect:g} s"
+    if isinstance(exc, httpx.ReadTimeout):
+        return f"no data for {timeout.read:g} s"
+    if isinstance(exc, httpx.WriteTimeout):
+        return f"the request could not be sent within {timeout.write:g} s"
+    if isinstance(exc, httpx.PoolTimeout):
+        return f"no free connection within {timeout.pool:g} s"
+    if isinstance(exc, httpx.ConnectError):
+        return "could not connect"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "the connection was closed without a complete answer"
+    if isinstance(exc, httpx.ReadError | httpx.WriteError):
+        return "the connection was reset"
+    return type(exc).__name__
 
 
 # ---- batch ----------------------------------------------------------------------------------------------
@@ -334,7 +430,7 @@ class GraphClient:
         *,
         pacer: Pacer | None = None,
         retry: RetryPolicy | None = None,
-        timeout: float = 60.0,
+        limits: Limits | None = None,
         max_connections: int = 8,
         transport: httpx.AsyncBaseTransport | None = None,
         rng: random.Random | None = None,
@@ -345,17 +441,19 @@ class GraphClient:
         self._tokens = tokens
         self.pacer = pacer or Pacer()
         self.retry = retry or RetryPolicy()
+        self.limits = limits or Limits()
         self.stats = Stats()
         self._rng = rng or random.Random()
         self._sleep = sleep
         self._token: str | None = None
         self._token_lock = asyncio.Lock()
         self._failures_in_row = 0
-        self._answered_at: float | None = None  # when the service last answered (None: never)
+        self._streak: dict[str, int] = {}  # what the failures in a row were: cause -> how many
+        self._answered_at: float | None = None  # when the service last answered usefully (None: never)
         self.server_time: datetime | None = None
         self.first_response = asyncio.Event()
         self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
+            timeout=self.limits.timeout(),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             transport=transport,
             headers={"Accept": "application/json", "User-Agent": "graphlattice-collector"},
@@ -405,19 +503,101 @@ class GraphClient:
             self.server_time = parsedate_to_datetime(stamp).astimezone(UTC)
             self.first_response.set()
 
-    def _failed_send(self) -> None:
-        """Count a send that got no usable answer; stop the run when the endpoint seems gone: at once if it
-        never answered (a wrong address), else after ``outage`` seconds of silence (riding out blips)."""
+    def _answered(self) -> None:
+        """A useful answer (a success, a 4xx, a 429): the endpoint is alive, the streak of failures ends."""
+        self._failures_in_row = 0
+        self._streak.clear()
+        self._answered_at = time.monotonic()
+
+    def _failed_send(self, cause: str) -> None:
+        """Count a send that got no usable answer (``cause``: ``HTTP 500 ...``, ``could not connect`` ...);
+        stop the run when the endpoint seems gone: at once if it never answered usefully (a wrong address,
+        a server that only fails), else after ``outage`` seconds of nothing usable (riding out blips)."""
         self._failures_in_row += 1
+        self._streak[cause] = self._streak.get(cause, 0) + 1
         if self._failures_in_row < self.retry.breaker:
             return
         silent = None if self._answered_at is None else time.monotonic() - self._answered_at
-        if silent is None or silent >= self.retry.outage:
-            how = "never answered" if silent is None else f"has not answered for {silent:.0f} s"
-            raise CollectError(
-                f"{self.base_url} {how} ({self._failures_in_row} failed requests in a row); "
-                "nothing finished is lost: run the same command again with --resume"
+        if silent is not None and silent < self.retry.outage:
+            return
+        causes = ", ".join(
+            f"{count} × {what}" for what, count in sorted(self._streak.items(), key=lambda kv: -kv[1])
+        )
+        if silent is not None:
+            how = f"has answered nothing usable for {silent:.0f} s"
+        elif any(what.startswith("HTTP ") for what in self._streak):
+            how = "answered only with errors"
+        else:
+            how = "never answered"
+        raise CollectError(
+            f"{self.base_url} {how}: {self._failures_in_row} requests in a row failed ({causes}); "
+            "nothing finished is lost: run the same command again with --resume"
+        )
+
+    async def _exchange(
+        self, method: str, target: httpx.URL, body: bytes | None, token: str
+    ) -> httpx.Response:
+        """One HTTP exchange within the request deadline, its answer read in full but never beyond the cap.
+
+        Raises :class:`_Unanswered` (retried) when no complete answer came, and :class:`ResponseTooLarge`
+        (not retried) for an answer over the cap."""
+        headers = {"Authorization": f"Bearer {token}"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        request = self._http.build_request(method, target, content=body, headers=headers)
+        limits = self.limits
+        try:
+            async with asyncio.timeout(limits.deadline):
+                response = await self._http.send(request, stream=True)
+                try:
+                    content = await self._read_capped(response, target)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise _Unanswered(
+                f"no complete answer within the {limits.deadline:g} s request deadline"
+            ) from None
+        except httpx.TransportError as exc:
+            raise _Unanswered(_transport_cause(exc, limits)) from None
+        # the body is decoded already: the headers that described its encoding on the wire go
+        kept = [
+            (key, value)
+            for key, value in response.headers.multi_items()
+            if key.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(response.status_code, headers=kept, content=content, request=request)
+
+    async def _read_capped(self, response: httpx.Response, target: httpx.URL) -> bytes:
+        cap = self.limits.max_page_bytes
+        where = _shown(target.path)
+        declared = response.headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > cap:
+            raise ResponseTooLarge(
+                f"{where}: the answer is {_size(int(declared))} (Content-Length), more than the "
+                f"{_size(cap)} a page may have (--max-page-mb); refused without reading it"
             )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise ResponseTooLarge(
+                    f"{where}: the answer is larger than the {_size(cap)} a page may have "
+                    "(--max-page-mb); refused after reading that much"
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _allowed_wait(self, wait: float, url: str, headers: Mapping[str, str], status: int) -> float:
+        """``wait`` within ``--max-wait``, else :class:`WaitRefused` naming the endpoint and the wait."""
+        if wait <= self.limits.max_wait:
+            return wait
+        raise WaitRefused(
+            f"{self.base_url} answered HTTP {status} to {_shown(url)} and asked to wait "
+            f"{_duration(wait)} (Retry-After: {_raw_retry_after(headers)}), longer than the "
+            f"{self.limits.max_wait:g} s the collector waits (--max-wait); run the same command again "
+            "later with --resume"
+        )
 
     async def _send(
         self,
@@ -436,22 +616,20 @@ class GraphClient:
         while attempt < self.retry.attempts:
             slot = await self.pacer.acquire(family, units)
             token = await self._bearer()
-            headers = {"Authorization": f"Bearer {token}"}
-            if body is not None:
-                headers["Content-Type"] = "application/json"
             self.stats.count(family, units)
             try:
-                response = await self._http.request(method, target, content=body, headers=headers)
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                self.pacer.settle(slot)
+                response = await self._exchange(method, target, body, token)
+            except _Unanswered as exc:
                 self.stats.transport_errors += 1
-                last = f"{type(exc).__name__}"
-                self._failed_send()
+                last = exc.cause
+                self._failed_send(last)
                 await self._backoff(self.retry.backoff(attempt, self._rng))
                 attempt += 1
                 continue
-            self.pacer.settle(slot)
+            finally:
+                self.pacer.settle(slot)
             status = response.status_code
+            self._note_time(response)
             if status == 401:
                 if refreshed:
                     raise CollectError(
@@ -462,38 +640,53 @@ class GraphClient:
                 await self._bearer(refresh=True)
                 continue
             if status == 429:
-                self._note_time(response)
-                self._failures_in_row = 0  # a throttled service is alive
-                self._answered_at = time.monotonic()
+                self._answered()  # a throttled service is alive
                 self.stats.throttled += 1
-                self._throttled(family, response.headers, attempt)
-                last = "429 Too Many Requests"
+                self._throttled(family, url, response.headers, attempt)
+                last = "HTTP 429 Too Many Requests"
                 attempt += 1
                 continue
             if status in _TRANSIENT_STATUS:
-                self._note_time(response)
                 self.stats.server_errors += 1
-                last = f"HTTP {status}"
-                self._failed_send()
+                error = _error_of(response, url)
+                cause = f"HTTP {status} {error.code}"
+                last = f"{cause}: {error.graph_message}" if error.graph_message else cause
+                self._failed_send(cause)
                 wait = _retry_after(response.headers)
+                if wait is not None:
+                    wait = self._allowed_wait(wait, url, response.headers, status)
                 await self._backoff(wait if wait is not None else self.retry.backoff(attempt, self._rng))
                 attempt += 1
                 continue
-            self._note_time(response)
-            self._failures_in_row = 0
-            self._answered_at = time.monotonic()
+            self._answered()
             if 200 <= status < 300:
                 return response
+            if 300 <= status < 400:
+                raise self._redirected(response, url)
             raise _error_of(response, url)
         raise RetriesExhausted(
-            f"gave up on {url.split('?', 1)[0]} after {self.retry.attempts} attempts (last: {last}); "
+            f"gave up on {_shown(url)} after {self.retry.attempts} attempts (last: {last}); "
             "run the same command again with --resume"
         )
 
-    def _throttled(self, family: Family, headers: Mapping[str, str], attempt: int) -> None:
+    def _redirected(self, response: httpx.Response, url: str) -> Redirected:
+        location = response.headers.get("location", "")
+        try:
+            host = httpx.URL(location).host if location else ""
+        except (httpx.InvalidURL, ValueError, UnicodeError):
+            host = ""
+        where = f"to {host}" if host and host != self._base.host else "elsewhere"
+        return Redirected(
+            f"{_shown(url)}: {self.base_url} answered HTTP {response.status_code}, a redirect {where}; "
+            f"redirects are not followed, so the token goes to {self.base_url} only"
+        )
+
+    def _throttled(self, family: Family, url: str, headers: Mapping[str, str], attempt: int) -> None:
         wait = _retry_after(headers)
         if wait is None:
             wait = self.retry.throttle_backoff(attempt, self._rng)
+        else:
+            wait = self._allowed_wait(wait, url, headers, 429)
         self.pacer.hold(family, wait)
         self.stats.retries += 1
 
@@ -515,15 +708,33 @@ class GraphClient:
             yield page
 
     async def follow(self, url: str, family: Family, units: int) -> AsyncIterator[dict[str, Any]]:
-        seen: set[str] = set()
+        """Every page from ``url`` on; :class:`PagingLoop` for a next link already followed or more pages
+        than ``--max-pages``."""
+        where = _shown(url)
+        seen: set[bytes] = set()  # digests, so that long next links do not pile up in memory
+        pages = 0
         next_url: str | None = url
         while next_url is not None:
-            if next_url in seen:
-                raise BadResponse(f"{url.split('?', 1)[0]}: the service sent the same next link twice")
-            seen.add(next_url)
+            try:
+                key = hashlib.blake2b(str(self.absolute(next_url)).encode(), digest_size=16).digest()
+            except (httpx.InvalidURL, ValueError, UnicodeError):
+                raise BadResponse(f"{where}: page {pages} has a next link that is not a URL") from None
+            if key in seen:
+                raise PagingLoop(
+                    f"{where}: page {pages} links back to a page already read, so the paging would never "
+                    "end; the collection is incomplete"
+                )
+            if pages >= self.limits.max_pages:
+                raise PagingLoop(
+                    f"{where}: still more after {pages:,} pages, the most a collection may have "
+                    "(--max-pages); the endpoint is most likely sending next links without end (raise "
+                    "--max-pages if the tenant really is that large)"
+                )
+            seen.add(key)
             page = await self.get(next_url, family=family, units=units)
+            pages += 1
             if not isinstance(page, dict):
-                raise BadResponse(f"{url.split('?', 1)[0]}: expected a JSON object")
+                raise BadResponse(f"{where}: expected a JSON object")
             yield page
             link = page.get("@odata.nextLink")
             next_url = link if isinstance(link, str) and link else None
@@ -581,7 +792,9 @@ class GraphClient:
                     else:
                         self.stats.server_errors += 1
                     wait = _retry_after(headers or {})
-                    if status == 429 and wait is None:
+                    if wait is not None:
+                        wait = self._allowed_wait(wait, sub.url, headers or {}, status)
+                    elif status == 429:
                         wait = self.retry.throttle_backoff(attempt, self._rng)
                     if wait is not None:
                         retry_wait = max(retry_wait or 0.0, wait)
@@ -616,9 +829,19 @@ def _path_of(url: str) -> str:
 
 
 def _json(response: httpx.Response, url: str) -> Any:
+    """The answer's JSON; :class:`BadResponse` naming the real cause when it cannot be read."""
+    content = response.content
     try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError:
+        return orjson.loads(content)
+    except MemoryError:
+        reason = "not enough memory"
+    except orjson.JSONDecodeError as exc:
+        reason = str(exc)
+    kind = response.headers.get("content-type", "").split(";", 1)[0].strip() or "no content type"
+    where = f"{_shown(url)}: the answer (HTTP {response.status_code}, {kind}, {_size(len(content))})"
+    if "memory" in reason.casefold():
         raise BadResponse(
-            f"{url.split('?', 1)[0]}: the response is not JSON (HTTP {response.status_code})"
-        ) from None
+            f"{where} could not be parsed: not enough memory on this machine (--max-page-mb caps the size "
+            "of a page)"
+        )
+    raise BadResponse(f"{where} is not valid JSON ({reason})")

@@ -3,9 +3,10 @@
 :func:`collect` reads every collection of the plan (:mod:`graphlattice.collect.plan`) concurrently, each
 family at its own pace, streams the pages into the snapshot folder (:mod:`graphlattice.collect.writer`) and
 writes ``manifest.json`` last, in exactly the format :func:`graphlattice.tenant.snapshot.load_snapshot`
-reads. A collection that cannot be read (403, missing licence, not served, retries exhausted) is recorded in
-the manifest as ``{"status": "error", "error", "requiredPermission"}`` and the run goes on, so the checks that
-need it report UNKNOWN with the permission to grant.
+reads. A collection that cannot be read (403, missing licence, not served, retries exhausted, or an endpoint
+outside the bounds of :mod:`graphlattice.collect.limits`: a wait too long, a paging loop, a page too large)
+is recorded in the manifest as ``{"status": "error", "error", "requiredPermission"}`` and the run goes on, so
+the checks that need it report UNKNOWN with the reason.
 
 ``.collect-state.json`` in the folder records what is finished (and the few facts later collections need:
 members of role-assignable groups, users the registration report shows with a Temporary Access Pass); a run
@@ -35,10 +36,11 @@ from graphlattice.collect.auth import TokenProvider
 from graphlattice.collect.client import (
     DEFAULT_BASE_URL,
     BadResponse,
+    CollectionFailed,
     GraphClient,
     GraphError,
+    Limits,
     Pacer,
-    RetriesExhausted,
     RetryPolicy,
     Stats,
     SubRequest,
@@ -88,7 +90,7 @@ class CollectOptions:
     collected_at: datetime | None = None  # the snapshot's "now"; default: the service's Date header
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     concurrency: int = 4  # $batch requests in flight per collection
-    timeout: float = 60.0
+    limits: Limits = field(default_factory=Limits)  # waits, timeouts, pages and page size it accepts
 
 
 @dataclass(slots=True)
@@ -100,6 +102,12 @@ class CollectionOutcome:
     required_permission: str = ""
     resumed: bool = False  # finished by an earlier run, not read again
     extra: dict[str, Any] = field(default_factory=dict)
+    refused: bool = True  # an error of access (grant the permission), not of the endpoint's behaviour
+
+    @property
+    def remedy(self) -> str:
+        """What to do about an error: the permission to grant, unless the endpoint itself was the problem."""
+        return f"grant {self.required_permission}" if self.refused else "run again later with --resume"
 
     def manifest_entry(self) -> dict[str, Any]:
         if self.status == "ok":
@@ -245,9 +253,9 @@ class _Run:
                 outcome = await body()
             except GraphError as exc:
                 outcome = self._failed(plan, exc)
-            except RetriesExhausted as exc:
+            except CollectionFailed as exc:  # retries exhausted, a wait too long, an answer not Graph's
                 outcome = CollectionOutcome(
-                    name, "error", error=str(exc), required_permission=plan.permission
+                    name, "error", error=str(exc), required_permission=plan.permission, refused=False
                 )
             self.outcomes[name] = outcome
             self.progress.end(outcome)
@@ -657,7 +665,7 @@ def collect(
             tokens,
             pacer=Pacer(),
             retry=options.retry,
-            timeout=options.timeout,
+            limits=options.limits,
             transport=transport,
         )
         async with client:

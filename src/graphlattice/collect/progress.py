@@ -81,9 +81,7 @@ class RichProgress:
             detail = f"{outcome.count:,}" + (" (finished earlier)" if outcome.resumed else "")
             self._progress.update(task, total=1, completed=1, mark="[green]✓[/]", detail=detail)
         else:
-            self._progress.update(
-                task, total=1, completed=0, mark="[red]✗[/]", detail=f"grant {outcome.required_permission}"
-            )
+            self._progress.update(task, total=1, completed=0, mark="[red]✗[/]", detail=outcome.remedy)
         self._progress.stop_task(task)
 
 
@@ -163,7 +161,7 @@ class PlainProgress:
             self._reading.pop(outcome.name, None)
             self._finished.add(outcome.name)
         if outcome.status != "ok":
-            self._line(f"{outcome.name}: failed: {outcome.error} — grant {outcome.required_permission}")
+            self._line(f"{outcome.name}: failed: {outcome.error} — {outcome.remedy}")
         elif outcome.resumed:
             self._line(f"{outcome.name}: finished earlier, kept ({outcome.count:,} objects)")
         else:
