@@ -34,10 +34,13 @@ MISSING = "UserAuthenticationMethod.Read.All"
 ENV = {**os.environ, "PYTHONHASHSEED": "0", "COLUMNS": "120"}
 
 
-def cli(*args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run ``graphlattice ARGS`` in a fresh process."""
+def cli(
+    *args: str, check: bool = True, timeout: float = 300, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``graphlattice ARGS`` in a fresh process (``stdin``: what its standard input holds)."""
     done = subprocess.run(
         [sys.executable, "-m", "graphlattice", *args],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,

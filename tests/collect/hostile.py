@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +97,8 @@ class HostileGraph:
                     return
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
+        except asyncio.CancelledError:
+            return  # the endpoint is stopping: end quietly
         finally:
             if not writer.is_closing():
                 writer.close()
@@ -180,13 +182,14 @@ def huge(total: int, *, declare: bool) -> Route:
 
     async def chunks() -> AsyncIterator[bytes]:
         item = b'{"id":"00000000-0000-0000-0000-000000000000","displayName":"padding"},'
-        yield b'{"value":['
-        sent = 10
+        head, tail = b'{"value":[', b'{"id":"last"}]}'
+        yield head
+        sent = len(head) + len(tail)
         block = item * (65_536 // len(item))
-        while sent + len(block) < total - 64:
+        while sent + len(block) <= total:
             yield block
             sent += len(block)
-        yield b'{"id":"last"}]}'
+        yield b" " * (total - sent) + tail  # exactly ``total`` bytes: JSON allows the white space
 
     async def route(request: Request, writer: asyncio.StreamWriter, graph: HostileGraph) -> bool:
         headers = {"Content-Type": "application/json"}
@@ -239,11 +242,10 @@ def hostile_graph(
             ready.set()
             await stopping.wait()
             server.close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
-            with suppress(asyncio.CancelledError):
-                await asyncio.sleep(0)
+            others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
 
         try:
             loop.run_until_complete(main())

@@ -672,10 +672,13 @@ class GraphClient:
     def _redirected(self, response: httpx.Response, url: str) -> Redirected:
         location = response.headers.get("location", "")
         try:
-            host = httpx.URL(location).host if location else ""
+            to = httpx.URL(location) if location else None
         except (httpx.InvalidURL, ValueError, UnicodeError):
-            host = ""
-        where = f"to {host}" if host and host != self._base.host else "elsewhere"
+            to = None
+        origin = (self._base.scheme, self._base.host, self._base.port)
+        where = "elsewhere"
+        if to is not None and to.host and (to.scheme, to.host, to.port) != origin:
+            where = f"to {to.netloc.decode('ascii', 'replace')}"
         return Redirected(
             f"{_shown(url)}: {self.base_url} answered HTTP {response.status_code}, a redirect {where}; "
             f"redirects are not followed, so the token goes to {self.base_url} only"
