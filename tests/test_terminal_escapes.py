@@ -56,13 +56,18 @@ SHOWN = {  # how each hostile name reads on a terminal
 
 
 def run(
-    *args: str | Path, token: str | None = None, check: bool = True, columns: int = 100
+    *args: str | Path,
+    token: str | None = None,
+    check: bool = True,
+    columns: int = 100,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     env = {**ENV, "COLUMNS": str(columns)}
     if token:
         env["GRAPHLATTICE_TOKEN"] = token
     done = subprocess.run(
         [sys.executable, "-m", "graphlattice", *map(str, args)],
+        input=stdin,
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -193,20 +198,9 @@ def test_risks_show_and_collect_escape_what_they_are_given(tmp_path: Path) -> No
     # a Graph endpoint's error text, quoted in the collect summary and the progress lines
     hostile = graph_error(403, "Authorization_RequestDenied", "Denied\x1b[2J\x1b]0;owned\x07\u202e.")
     with hostile_graph({"/users": hostile}) as graph:
-        done = subprocess.run(
-            [
-                *(sys.executable, "-m", "graphlattice", "collect", "--base-url", graph.url),
-                *("--token-file", "-", "--no-logs", "--out", str(tmp_path / "snap")),
-            ],
-            input="t0ken",
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            env=ENV,
-            timeout=300,
-            check=False,
-        )
-    assert done.returncode == 0, done.stderr
+        out = tmp_path / "snap"
+        args = ("--base-url", graph.url, "--token-file", "-", "--no-logs", "--out", out)
+        done = run("collect", *args, stdin="t0ken")
     assert_clean("collect", done)
     assert "Denied\\u001b[2J\\u001b]0;owned\\u0007\\u202e." in done.stderr
     manifest = json.loads((tmp_path / "snap" / "manifest.json").read_text(encoding="utf-8"))

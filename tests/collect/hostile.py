@@ -48,6 +48,17 @@ class Request:
         return self.target.split("?", 1)[1] if "?" in self.target else ""
 
 
+async def read_request(reader: asyncio.StreamReader) -> tuple[str, str, list[tuple[str, str]], bytes]:
+    """(method, target, headers, body) of the next HTTP/1.1 request on ``reader``."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    method, target, _ = lines[0].split(" ", 2)
+    headers = [(k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in lines[1:] if line)]
+    length = int(next((v for k, v in headers if k.lower() == "content-length"), "0"))
+    body = await reader.readexactly(length) if length else b""
+    return method, target, headers, body
+
+
 Route = Callable[[Request, asyncio.StreamWriter, "HostileGraph"], Awaitable[bool]]
 """Answer ``request`` on ``writer``; return whether the connection stays open for the next request."""
 
@@ -79,17 +90,8 @@ class HostileGraph:
     async def connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                method, target, _ = lines[0].split(" ", 2)
-                headers = {}
-                for line in lines[1:]:
-                    if line:
-                        key, _, value = line.partition(":")
-                        headers[key.strip().lower()] = value.strip()
-                length = int(headers.get("content-length", "0"))
-                body = await reader.readexactly(length) if length else b""
-                request = Request(method, target, headers, body)
+                method, target, headers, body = await read_request(reader)
+                request = Request(method, target, {k.lower(): v for k, v in headers}, body)
                 with self._lock:
                     self.seen.append(request)
                 route = self.routes.get(request.path, self.fallback or empty_graph)

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 import httpx
 import orjson
 
+from tests.collect.hostile import read_request
+
 
 @dataclass
 class Faults:
@@ -128,16 +130,7 @@ class FaultProxy:
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                method, target, _ = lines[0].split(" ", 2)
-                headers: list[tuple[str, str]] = []
-                for line in lines[1:]:
-                    if line:
-                        key, _, value = line.partition(":")
-                        headers.append((key.strip(), value.strip()))
-                length = int(next((v for k, v in headers if k.lower() == "content-length"), "0"))
-                body = await reader.readexactly(length) if length else b""
+                method, target, headers, body = await read_request(reader)
                 keep = await self._one(method, target, headers, body, writer)
                 if not keep:
                     return
