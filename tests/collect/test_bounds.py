@@ -343,3 +343,70 @@ def _bad_option(option: str, value: str) -> Callable[[], Any]:
 def test_a_bound_out_of_range_is_a_usage_error(option: str, value: str) -> None:
     done = _bad_option(option, value)()
     assert done.returncode == 2 and option in done.stderr and "Traceback" not in done.stderr
+
+
+# ---- memory ------------------------------------------------------------------------------------------------
+
+_OUT_OF_MEMORY = """
+import asyncio, resource
+from graphlattice.collect.auth import StaticToken
+from graphlattice.collect.client import BadResponse, GraphClient
+from graphlattice.collect.limits import MB, Limits
+from tests.collect.hostile import _head, hostile_graph
+
+PAGE = b'{"value":[' + b",".join([b"{}"] * 7_000_000) + b"]}"  # 21 MB that parse into 7 million objects
+
+async def page(request, writer, graph):
+    writer.write(_head(200, {"Content-Type": "application/json", "Content-Length": str(len(PAGE))}))
+    writer.write(PAGE)
+    await writer.drain()
+    return True
+
+def address_space():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize"))
+
+async def main(url):
+    async with GraphClient(url, StaticToken("t"), limits=Limits(max_page_bytes=64 * MB)) as client:
+        await client.get("/v1.0/organization")
+        room = address_space() + 160 * MB  # enough to receive the page, far too little to parse it
+        resource.setrlimit(resource.RLIMIT_AS, (room, room))
+        try:
+            await client.get("/v1.0/users")
+        except BadResponse as exc:
+            print(exc)
+        else:
+            print("parsed")
+
+with hostile_graph({"/users": page}) as graph:
+    asyncio.run(main(graph.url))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc to size the limit")
+def test_a_page_too_big_for_memory_says_so_not_that_it_is_not_json() -> None:
+    """The collector in a process whose address space is capped: enough to receive a page, not to parse it."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "MALLOC_ARENA_MAX": "2",
+        "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _OUT_OF_MEMORY],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    message = done.stdout.strip()
+    assert message.startswith(
+        "/v1.0/users: the answer (HTTP 200, application/json, 20.0 MB) could not be parsed"
+    )
+    assert "not enough memory on this machine" in message and "not valid JSON" not in message

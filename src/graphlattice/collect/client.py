@@ -578,15 +578,22 @@ class GraphClient:
             )
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > cap:
-                raise ResponseTooLarge(
-                    f"{where}: the answer is larger than the {_size(cap)} a page may have "
-                    "(--max-page-mb); refused after reading that much"
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
+        try:
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > cap:
+                    raise ResponseTooLarge(
+                        f"{where}: the answer is larger than the {_size(cap)} a page may have "
+                        "(--max-page-mb); refused after reading that much"
+                    )
+                chunks.append(chunk)
+            return b"".join(chunks)
+        except MemoryError:
+            chunks.clear()
+            raise BadResponse(
+                f"{where}: not enough memory on this machine to hold the answer ({_size(size)} read; "
+                "--max-page-mb caps the size of a page)"
+            ) from None
 
     def _allowed_wait(self, wait: float, url: str, headers: Mapping[str, str], status: int) -> float:
         """``wait`` within ``--max-wait``, else :class:`WaitRefused` naming the endpoint and the wait."""
