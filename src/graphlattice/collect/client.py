@@ -602,8 +602,7 @@ class GraphClient:
         raise WaitRefused(
             f"{self.base_url} answered HTTP {status} to {_shown(url)} and asked to wait "
             f"{_duration(wait)} (Retry-After: {_raw_retry_after(headers)}), longer than the "
-            f"{self.limits.max_wait:g} s the collector waits (--max-wait); run the same command again "
-            "later with --resume"
+            f"{self.limits.max_wait:g} s the collector waits (--max-wait)"
         )
 
     async def _send(
@@ -672,8 +671,7 @@ class GraphClient:
                 raise self._redirected(response, url)
             raise _error_of(response, url)
         raise RetriesExhausted(
-            f"gave up on {_shown(url)} after {self.retry.attempts} attempts (last: {last}); "
-            "run the same command again with --resume"
+            f"gave up on {_shown(url)} after {self.retry.attempts} attempts (last: {last})"
         )
 
     def _redirected(self, response: httpx.Response, url: str) -> Redirected:
@@ -765,8 +763,7 @@ class GraphClient:
         while pending:
             if attempt >= self.retry.attempts:
                 raise RetriesExhausted(
-                    f"gave up on {len(pending)} batched read(s) after {self.retry.attempts} attempts; "
-                    "run the same command again with --resume"
+                    f"gave up on {len(pending)} batched read(s) after {self.retry.attempts} attempts"
                 )
             ids = {str(n): sub for n, sub in enumerate(pending, 1)}
             payload = {"requests": [{"id": n, "method": "GET", "url": sub.url} for n, sub in ids.items()]}
