@@ -139,6 +139,7 @@ def _error_of(response: httpx.Response, url: str) -> GraphError:
 
 def _error(status: int, code: str, message: str, url: str) -> GraphError:
     code = code or {400: "BadRequest", 403: "Forbidden", 404: "NotFound"}.get(status, "Error")
+    code = " ".join(code.split())[:80]  # both are the server's text: one line, and not a flood
     message = " ".join(message.split())[:300]
     if status in (400, 403, 404):
         return CollectionUnavailable(status, code, message, url)
@@ -655,7 +656,7 @@ class GraphClient:
             if status in _TRANSIENT_STATUS:
                 self.stats.server_errors += 1
                 error = _error_of(response, url)
-                cause = f"HTTP {status} {error.code}"
+                cause = f"HTTP {status} {error.code if error.code != 'Error' else response.reason_phrase}"
                 last = f"{cause}: {error.graph_message}" if error.graph_message else cause
                 self._failed_send(cause)
                 wait = _retry_after(response.headers)
