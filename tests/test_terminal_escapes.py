@@ -99,23 +99,6 @@ def strings(doc: Any) -> str:
     return doc if isinstance(doc, str) else ""
 
 
-def cleaned(doc: Any) -> Any:
-    """``doc`` with the hostile names replaced by the scenario's own in every string (facts and summaries
-    alike, so the plan still matches its facts)."""
-    if isinstance(doc, dict):
-        return {cleaned(k): cleaned(v) for k, v in doc.items()}
-    if isinstance(doc, list):
-        return [cleaned(v) for v in doc]
-    if isinstance(doc, str):
-        for hostile, plain in (
-            (VICTIM, "Mia Hoffmann"),
-            (DEVICE, "iPhone 15 Pro"),
-            (OPERATOR, "Lukas Brandt"),
-        ):
-            doc = doc.replace(hostile, plain)
-    return doc
-
-
 @pytest.fixture(scope="module")
 def hostile_range(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("hostile")
@@ -166,14 +149,9 @@ def test_detect_and_respond_escape_log_fields(hostile_range: dict[str, Any]) -> 
     doc = json.loads(incidents.stdout)
     text = strings(doc)
     assert VICTIM in text and DEVICE in text and OPERATOR in text  # JSON keeps the original text
-    # respond refuses an incident whose facts hold control characters (and says so, escaped) ...
+    # respond takes the incident as detect wrote it: a hostile device name cannot block containment
     path = root / "incidents.json"
     path.write_text(incidents.stdout, encoding="utf-8")
-    refused = run("respond", path, "--rule", "tap-bootstrapped-persistence", "--token", "x", check=False)
-    assert refused.returncode == 3 and "is not plain text" in refused.stderr
-    assert_clean("respond (refused)", refused, "victim")
-    # ... so the incident names the people plainly, and the hostile names come from the tenant it reads
-    path.write_text(json.dumps(cleaned(doc)), encoding="utf-8")
     token = run("range", "token", "--as", "noor.haddad", "--state", state).stdout.strip().splitlines()[-1]
     with serve(state) as served:
         done = run(
@@ -186,7 +164,7 @@ def test_detect_and_respond_escape_log_fields(hostile_range: dict[str, Any]) -> 
             token=token,
             check=False,
         )
-    assert done.returncode == 0, done.stderr  # the dry run: the plan, with the users as the tenant names them
+    assert done.returncode == 0, done.stderr  # the dry run: the plan, the planted device matched by its name
     assert_clean("respond", done, "victim", "operator", "device")
 
 

@@ -119,7 +119,7 @@ def _tap_incident(tmp_path: Path) -> dict[str, Any]:
     [
         (lambda i: i["principals"]["target"].update(id="../../directoryRoles"), "target is not a GUID"),
         (lambda i: i["principals"]["issuer"].update(type="group"), "has type 'group' (user or app)"),
-        (lambda i: i["principals"]["target"].update(displayName="Mia\x1b[2J"), "is not plain text"),
+        (lambda i: i["principals"]["target"].update(displayName=["Mia"]), "is not text of at most 1024"),
         (lambda i: i["details"]["pass"].update(id="x/../../policies"), "the pass id is not a GUID"),
         (lambda i: i["details"]["methods"][0].update(type="password"), "unknown type 'password'"),
         (lambda i: i["details"]["methods"][0].update(time="yesterday"), "no registration time"),
