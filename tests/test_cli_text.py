@@ -189,7 +189,7 @@ def test_a_date_that_does_not_exist_names_the_line(snapshot: Path, tmp_path: Pat
     proc = run("assess", str(snapshot), "--waivers", str(waivers))
     assert proc.returncode == 3
     line = error_line(proc)
-    assert "w.yaml:2:" in line and "2027-02-30" in line and "not a date" in line
+    assert "w.yaml:5:" in line and "2027-02-30" in line and "not a date" in line
     settings = tmp_path / "graphlattice.yaml"
     settings.write_text("reportOnlyMaxDays: 2027-02-30\n", encoding="utf-8")
     proc = run("assess", str(snapshot), "--config", str(settings))

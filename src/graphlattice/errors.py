@@ -5,11 +5,12 @@ The hierarchy, drawn once::
     GraphLatticeError                 base: the CLI prints str(error) on one line and exits non-zero
     ├── UsageError                    a bad option, flag combination or argument value (exit 2)
     ├── InputError                    user-supplied data cannot be used (exit 3)
-    │   ├── SnapshotError             a snapshot directory, file or record has the wrong shape
-    │   ├── ConfigError               a config or waivers file is malformed
-    │   ├── CatalogError              a risk article, check folder or detection rule is wrong (file:line)
-    │   ├── LogError                  an audit or sign-in log file cannot be read (points at file:line)
-    │   ├── ScenarioError             a Range scenario file is invalid (points at file:line)
+    │   ├── LocatedError              bad input in a file: path, line (when known), message
+    │   │   ├── SnapshotError         a snapshot directory, file or record has the wrong shape
+    │   │   ├── ConfigError           a settings, waivers or tickets file is malformed
+    │   │   ├── CatalogError          a risk article, check folder or detection rule is wrong
+    │   │   ├── LogError              an audit or sign-in log file cannot be read
+    │   │   └── ScenarioError         a Range scenario file is invalid
     │   └── RangeError                a Range request that cannot be carried out; nothing changed
     │       ├── ActionDenied          Entra would refuse the action (exit 4)
     │       └── RangeBusy             another writer kept the range locked too long; retry (exit 75)
@@ -30,6 +31,7 @@ __all__ = [
     "EntraRuleError",
     "GraphLatticeError",
     "InputError",
+    "LocatedError",
     "LogError",
     "RangeBusy",
     "RangeError",
@@ -53,53 +55,38 @@ class InputError(GraphLatticeError):
     exit_code = 3
 
 
-class SnapshotError(InputError):
+class LocatedError(InputError):
+    """Bad input in a file: ``path``, the 1-based ``line`` when it can be told, and the ``message``."""
+
+    def __init__(self, path: str, message: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.message = message
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+
+
+class SnapshotError(LocatedError):
     """A snapshot file is missing, is not JSON, or does not have Graph's shape."""
 
-    def __init__(self, path: str, message: str, line: int | None = None) -> None:
-        self.path = path
-        self.line = line
-        where = f"{path}:{line}" if line is not None else path
-        super().__init__(f"{where}: {message}")
+
+class ConfigError(LocatedError):
+    """A settings, waivers or tickets file cannot be used."""
 
 
-class ConfigError(InputError):
-    def __init__(self, path: str, message: str, line: int | None = None) -> None:
-        self.path = path
-        self.line = line
-        where = f"{path}:{line}" if line is not None else path
-        super().__init__(f"{where}: {message}")
+class CatalogError(LocatedError):
+    """A risk article, check folder or detection rule file is wrong."""
 
 
-class CatalogError(InputError):
-    def __init__(self, path: str, message: str, line: int | None = None) -> None:
-        self.path = path
-        self.line = line
-        where = f"{path}:{line}" if line is not None else path
-        super().__init__(f"{where}: {message}")
-
-
-class LogError(InputError):
+class LogError(LocatedError):
     """An audit or sign-in log file is unreadable, truncated, malformed or not a log this tool knows.
 
     ``line`` is the 1-based line of the first bad record when it can be told.
     """
 
-    def __init__(self, path: str, message: str, line: int | None = None) -> None:
-        self.path = path
-        self.line = line
-        where = f"{path}:{line}" if line is not None else path
-        super().__init__(f"{where}: {message}")
 
-
-class ScenarioError(InputError):
+class ScenarioError(LocatedError):
     """A Range scenario YAML file is malformed or refers to something that does not exist."""
-
-    def __init__(self, path: str, message: str, line: int | None = None) -> None:
-        self.path = path
-        self.line = line
-        where = f"{path}:{line}" if line is not None else path
-        super().__init__(f"{where}: {message}")
 
 
 class RangeError(InputError):

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from graphlattice.errors import ConfigError
+from graphlattice.files import SETTINGS
+from graphlattice.safeyaml import Node, load_yaml
 
 _KEYS = {
     "breakGlassAccounts": "break_glass",
@@ -17,6 +17,10 @@ _KEYS = {
     "tapIssuanceMaxGroupSize": "tap_issuance_max_group_size",
     "reportOnlyMaxDays": "report_only_max_days",
 }
+
+# Minutes, days and group sizes: a year of minutes is 525,600, so this leaves room and keeps date arithmetic
+# (``now - timedelta(days=...)``) far from overflowing.
+_MAX_SETTING = 10_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,28 +35,14 @@ class AssessConfig:
 
 
 def load_config(path: str | Path) -> AssessConfig:
+    """Read a settings file (a regular file of at most 1 MiB, through the safe YAML reader)."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(file), f"cannot read: {exc.strerror or exc}") from None
-    try:
-        doc: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(str(file), "not valid YAML", mark.line + 1 if mark else None) from None
-    except ValueError as exc:  # a value YAML reads as a date that does not exist, e.g. 2027-02-30
-        raise ConfigError(str(file), f"not valid YAML: {exc}") from None
+    doc: Any = load_yaml(file, SETTINGS, ConfigError)
     if doc is None:
         return AssessConfig(source=str(file))
-    if not isinstance(doc, dict):
+    if not isinstance(doc, Node):
         raise ConfigError(str(file), "expected a mapping of settings", 1)
-
-    def line_of(key: str) -> int | None:
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.lstrip().startswith(f"{key}:"):
-                return number
-        return None
+    line_of = doc.line_of
 
     values: dict[str, Any] = {}
     extra: dict[str, Any] = {}
@@ -66,8 +56,10 @@ def load_config(path: str | Path) -> AssessConfig:
                 raise ConfigError(str(file), f"{key} must be a list of UPNs or object ids", line_of(key))
             values[target] = tuple(v.lower() for v in value)
         else:
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ConfigError(str(file), f"{key} must be a positive whole number", line_of(key))
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= _MAX_SETTING:
+                raise ConfigError(
+                    str(file), f"{key} must be a whole number from 1 to {_MAX_SETTING:,}", line_of(key)
+                )
             values[target] = value
     if extra:
         known = ", ".join(sorted(_KEYS))

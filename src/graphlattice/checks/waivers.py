@@ -12,10 +12,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from graphlattice.checks.result import Finding
 from graphlattice.errors import ConfigError
+from graphlattice.files import WAIVERS
+from graphlattice.safeyaml import Node, load_yaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,28 +42,6 @@ class Waiver:
         return out
 
 
-class _LineLoader(yaml.SafeLoader):
-    pass
-
-
-def _mapping_with_line(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping: dict[str, Any] = {str(k): v for k, v in loader.construct_mapping(node, deep=True).items()}
-    mapping["__line__"] = node.start_mark.line + 1
-    return mapping
-
-
-def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
-    """An unquoted date YAML cannot build (``2027-02-30``) stays text, so the waiver check names its line."""
-    try:
-        return loader.construct_yaml_timestamp(node)
-    except ValueError:
-        return str(node.value)
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
-_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
-
-
 def _unknown_risk(risk: str) -> str | None:
     """A complaint about a risk id the catalogue does not have, with the nearest id; None when it has it."""
     from graphlattice.checks.registry import load_catalog
@@ -76,18 +54,30 @@ def _unknown_risk(risk: str) -> str | None:
     return f"waiver for unknown risk {risk!r}{hint}"
 
 
+def _expiry(value: object) -> date | None:
+    """A waiver's ``expires``: a date, or a date-time whose date counts; None when it is neither."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00")).date()
+    except ValueError:
+        return None
+
+
 def load_waivers(path: str | Path) -> list[Waiver]:
+    """Read a waivers file (a regular file of at most 16 MiB, through the safe YAML reader)."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(file), f"cannot read: {exc.strerror or exc}") from None
-    try:
-        doc: Any = yaml.load(text, Loader=_LineLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(str(file), "not valid YAML", mark.line + 1 if mark else None) from None
-    if isinstance(doc, dict) and "waivers" in doc:
+    doc: Any = load_yaml(file, WAIVERS, ConfigError)
+    if isinstance(doc, Node) and "waivers" in doc:
         doc = doc["waivers"]
     if doc is None:
         return []
@@ -95,25 +85,26 @@ def load_waivers(path: str | Path) -> list[Waiver]:
         raise ConfigError(str(file), "expected a list of waivers (or a 'waivers:' key holding one)", 1)
     out: list[Waiver] = []
     for entry in doc:
-        if not isinstance(entry, dict):
-            raise ConfigError(str(file), "each waiver must be a mapping", None)
-        line = int(entry.get("__line__", 0)) or None
+        if not isinstance(entry, Node):
+            raise ConfigError(str(file), "each waiver must be a mapping", getattr(doc, "line", None))
+        line = entry.line
         for key in ("risk", "rationale", "owner", "expires"):
             if not entry.get(key):
                 raise ConfigError(str(file), f"waiver needs '{key}'", line)
-        expires = entry["expires"]
-        if isinstance(expires, datetime):
-            expires = expires.date()
-        if not isinstance(expires, date):
-            try:
-                expires = date.fromisoformat(str(expires))
-            except ValueError as exc:
-                raise ConfigError(
-                    str(file), f"expires {expires!r} is not a date (YYYY-MM-DD): {exc}", line
-                ) from None
+        for key in ("risk", "rationale", "owner", "object"):
+            if isinstance(entry.get(key), (dict, list)):
+                raise ConfigError(str(file), f"'{key}' of a waiver must be text", entry.line_of(key))
+        expires = _expiry(entry["expires"])
+        if expires is None:
+            shown = entry["expires"] if isinstance(entry["expires"], str) else type(entry["expires"]).__name__
+            raise ConfigError(
+                str(file),
+                f"expires {shown!r} is not a date that exists (YYYY-MM-DD)",
+                entry.line_of("expires"),
+            )
         problem = _unknown_risk(str(entry["risk"]))
         if problem:
-            raise ConfigError(str(file), problem, line)
+            raise ConfigError(str(file), problem, entry.line_of("risk"))
         obj = entry.get("object")
         out.append(
             Waiver(
@@ -122,7 +113,7 @@ def load_waivers(path: str | Path) -> list[Waiver]:
                 rationale=str(entry["rationale"]).strip(),
                 owner=str(entry["owner"]),
                 expires=expires,
-                line=line or 0,
+                line=line,
             )
         )
     return out

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-import yaml
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
@@ -25,6 +25,8 @@ from sigma.rule import SigmaRule, SigmaRuleBase
 from graphlattice.detect.fields import LOGSOURCE_TABLES, field_map
 from graphlattice.detect.sigma_sql import compile_detection
 from graphlattice.errors import CatalogError
+from graphlattice.files import SIGMA_RULE
+from graphlattice.safeyaml import load_yaml_documents, parse_yaml_documents
 
 __all__ = ["RULES_DIR", "LoadedRule", "RulePack", "attack_techniques", "load_pack", "rule_event_type"]
 
@@ -95,21 +97,21 @@ def rule_event_type(rule: SigmaRule) -> str | None:
     return LOGSOURCE_TABLES.get((source.service or "").lower())
 
 
+def sigma_documents(path: Path, text: str | None = None) -> list[Any]:
+    """The YAML documents of a Sigma rule file, read with the project's safe YAML reader (a regular file of
+    at most 4 MiB; no alias bombs, deep nesting, huge numbers or unknown tags). ``text``: already read."""
+    if text is None:
+        return load_yaml_documents(path, SIGMA_RULE, CatalogError, lines=False)
+    return parse_yaml_documents(text, str(path), CatalogError, lines=False)
+
+
 def _parse_file(path: Path) -> list[SigmaRuleBase]:
+    documents = sigma_documents(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CatalogError(str(path), f"cannot read the rule file: {exc.strerror or exc}") from None
-    try:
-        collection = SigmaCollection.from_yaml(text, resolve_references=False)
+        collection = SigmaCollection.from_dicts(documents, resolve_references=False)
     except SigmaError as exc:
         raise CatalogError(str(path), f"not a valid Sigma rule: {exc}") from None
-    except yaml.YAMLError as exc:
-        line = (
-            exc.problem_mark.line + 1 if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark else None
-        )
-        raise CatalogError(str(path), f"not valid YAML: {getattr(exc, 'problem', exc)}", line) from None
-    except ValueError as exc:  # pySigma's own ValueErrors
+    except (ValueError, TypeError, AttributeError) as exc:  # pySigma's own errors on odd shapes
         raise CatalogError(str(path), f"not a valid Sigma rule file: {exc}") from None
     return list(collection.rules)
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-import yaml
 from sigma.collection import SigmaCollection
 from sigma.exceptions import SigmaError
 from sigma.processing.conditions import LogsourceCondition
@@ -28,9 +27,9 @@ from sigma.processing.transformations import FieldMappingTransformation
 from sigma.rule import SigmaRule
 
 from graphlattice.detect.fields import field_map
-from graphlattice.detect.pack import LoadedRule, rule_event_type
+from graphlattice.detect.pack import LoadedRule, rule_event_type, sigma_documents
 from graphlattice.detect.sigma_sql import RuleCompileError, compile_detection
-from graphlattice.errors import UsageError
+from graphlattice.errors import CatalogError, UsageError
 
 __all__ = [
     "AUDIT_MAPPING",
@@ -156,8 +155,11 @@ def load_community_rules(paths: Sequence[Path]) -> list[CommunityRule]:
     out = []
     for path in paths:
         try:
-            collection = SigmaCollection.from_yaml(path.read_text(encoding="utf-8"))
-        except (SigmaError, ValueError, yaml.YAMLError) as exc:
+            collection = SigmaCollection.from_dicts(sigma_documents(path))
+        except CatalogError as exc:
+            out.append(CommunityRule(path, path.stem, None, f"does not parse: {exc.message}"))
+            continue
+        except (SigmaError, ValueError) as exc:
             out.append(CommunityRule(path, path.stem, None, f"does not parse: {exc}"))
             continue
         for rule in collection.rules:

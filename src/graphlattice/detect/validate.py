@@ -17,13 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.rule import SigmaRule
 
-from graphlattice.detect.pack import RULES_DIR, _load, _rule_files, attack_techniques
+from graphlattice.detect.pack import RULES_DIR, _load, _rule_files, attack_techniques, sigma_documents
 from graphlattice.errors import CatalogError
+from graphlattice.files import SIGMA_RULE, read_text
 
 __all__ = ["Problem", "ValidationReport", "validate_rule_files"]
 
@@ -53,9 +53,9 @@ def validate_rule_files(paths: Sequence[Path] | None = None) -> ValidationReport
     deferred: list[Path] = []
     for path in files:
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            report.problems.append(Problem(str(path), None, f"cannot read: {exc.strerror or exc}"))
+            text = read_text(path, SIGMA_RULE, CatalogError)
+        except CatalogError as exc:
+            report.problems.append(Problem(exc.path, exc.line, str(exc).split(": ", 1)[-1]))
             continue
         rules, broken = _pysigma_pass(path, text, report.problems)
         report.rules += rules
@@ -72,7 +72,10 @@ def validate_rule_files(paths: Sequence[Path] | None = None) -> ValidationReport
         try:
             _load(tuple(files))
         except CatalogError as exc:
-            text = Path(exc.path).read_text(encoding="utf-8") if Path(exc.path).is_file() else ""
+            try:
+                text = read_text(exc.path, SIGMA_RULE, CatalogError)
+            except CatalogError:
+                text = ""
             report.problems.append(_problem(exc, text))
     elif deferred and not report.problems:
         for path in deferred:
@@ -85,11 +88,9 @@ def validate_rule_files(paths: Sequence[Path] | None = None) -> ValidationReport
 def _pysigma_pass(path: Path, text: str, problems: list[Problem]) -> tuple[int, bool]:
     """Parse with pySigma, collecting every error; (rules, whether the file could not be parsed)."""
     try:
-        collection = SigmaCollection.from_yaml(text, collect_errors=True)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problems.append(Problem(str(path), line, f"not valid YAML: {getattr(exc, 'problem', exc)}"))
+        collection = SigmaCollection.from_dicts(sigma_documents(path, text), collect_errors=True)
+    except CatalogError as exc:
+        problems.append(Problem(str(path), exc.line, exc.message))
         return 0, True
     broken = bool(collection.errors) or any(rule.errors for rule in collection.rules)
     for error in collection.errors:
