@@ -1546,7 +1546,7 @@ def _respond_guard(config_path: Path | None, allowed: tuple[str, ...]) -> Any:
         path = Path("graphlattice.yaml")
     if path is None:
         return Guard(allowed=allowed)
-    if not path.is_file():
+    if not path.exists():
         raise UsageError(f"--config {path}: no such settings file")
     config = load_config(path)
     return Guard(config.break_glass, str(path), allowed)

@@ -55,6 +55,7 @@ from graphlattice.detect.containment import METHOD_COLLECTIONS, METHOD_NAMES
 from graphlattice.detect.derive import DerivedPlan, derive_plan, printable, safe_id
 from graphlattice.detect.operations import Person, break_glass_reason, recognise
 from graphlattice.errors import CollectError, GraphLatticeError, InputError, UsageError
+from graphlattice.files import INCIDENTS, read_bytes
 from graphlattice.tenant.model import parse_time
 
 __all__ = [
@@ -106,10 +107,9 @@ def load_incident(path: Path, *, choose: str | None = None, rule: str | None = N
     ``choose`` is a 1-based number or an incident id; ``rule`` keeps the incidents of that rule. Anything
     unusable is one :class:`InputError` (a bad file) or :class:`UsageError` (a bad choice) line.
     """
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the incident file: {exc.strerror or exc}") from None
+    raw = read_bytes(path, INCIDENTS)
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 
 from graphlattice.errors import ConfigError, UsageError
+from graphlattice.files import TICKETS, read_text
 
 __all__ = ["DetectSettings", "Ticket", "load_tickets", "parse_since", "parse_working_hours"]
 
@@ -98,10 +99,7 @@ _TICKET_COLUMNS = {
 
 def load_tickets(path: Path) -> list[Ticket]:
     """Read a tickets CSV with a header naming a ticket, a user and a time column (see ``--tickets``)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ConfigError(str(path), f"cannot read the tickets file: {exc.strerror or exc}") from None
+    text = read_text(path, TICKETS, ConfigError)
     reader = csv.reader(io.StringIO(text))
     try:
         header = [h.strip().lower().replace(" ", "_") for h in next(reader)]

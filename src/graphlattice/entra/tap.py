@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from graphlattice.entra._data import load_table, require_mapping, require_str
 from graphlattice.errors import EntraRuleError, InputError
+from graphlattice.tenant.model import plus_minutes
 
 __all__ = [
     "DISABLED_BY_POLICY",
@@ -215,7 +216,7 @@ class TapPolicy:
                 "temporaryAccessPassAuthenticationMethod needs startDateTime and lifetimeInMinutes"
             )
         moment = now if now.tzinfo else now.replace(tzinfo=UTC)
-        if moment >= start + timedelta(minutes=lifetime):
+        if moment >= plus_minutes(start, lifetime):
             return EXPIRED
         if moment < start:
             return NOT_YET_VALID

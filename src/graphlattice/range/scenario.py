@@ -1104,7 +1104,7 @@ def _cast(reader: _Reader, doc: Node, people: set[str]) -> Cast:
     )
     parts: dict[str, str | None] = {}
     for part in ("defender", "victim", "attacker", "operator"):
-        ref = reader.maybe_text(node, part, "cast")
+        ref = reader.maybe_text(node, part, "cast") if part == "operator" else reader.text(node, part, "cast")
         if ref is not None and ref not in people and not (part == "attacker" and ref == ATTACKER):
             raise reader.fail(_unknown("person", ref, people), node.line_of(part))
         parts[part] = ref

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, Literal
 
@@ -43,6 +43,16 @@ def parse_time(value: object) -> datetime | None:
 
         parsed = parsed.replace(tzinfo=UTC)
     return parsed
+
+
+def plus_minutes(moment: datetime, minutes: int) -> datetime:
+    """``moment`` plus ``minutes``, held at the calendar's ends instead of overflowing (a pass that starts
+    on 9999-12-31 with a lifetime simply never ends within the calendar)."""
+    try:
+        return moment + timedelta(minutes=minutes)
+    except OverflowError:
+        edge = datetime.max if minutes > 0 else datetime.min
+        return edge.replace(tzinfo=moment.tzinfo)
 
 
 @dataclass(slots=True)

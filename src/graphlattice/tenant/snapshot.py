@@ -20,10 +20,13 @@ from typing import Any
 import orjson
 
 from graphlattice.errors import InputError, SnapshotError
+from graphlattice.files import COLLECTION, LOG, Kind, open_regular, read_bytes
+from graphlattice.files import MANIFEST as MANIFEST_KIND
 from graphlattice.tenant.collections import COLLECTIONS, CollectionSpec
 from graphlattice.tenant.enums import EnumReader
 from graphlattice.tenant.gcpause import gc_paused
 from graphlattice.tenant.model import Group, Json, ServicePrincipal, Tenant, User, parse_time
+from graphlattice.tenant.schema import COLLECTION_SCHEMAS, ITEM_SCHEMAS, MANIFEST_SCHEMA, Check, describe
 
 MANIFEST = "manifest.json"
 CONFIG_FILE = "graphlattice.yaml"
@@ -102,19 +105,17 @@ _CHILD_LINKS = {
 _USER_PROPERTIES = ("accountEnabled", "userType", "onPremisesSyncEnabled")
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise SnapshotError(str(path), f"cannot read file: {exc.strerror or exc}") from None
+_BOM = b"\xef\xbb\xbf"
 
 
-def _load_json(path: Path) -> Any:
-    data = _read_bytes(path)
+def _load_json(path: Path, kind: Kind = COLLECTION) -> Any:
+    """A regular file's JSON (a UTF-8 byte order mark, as PowerShell writes one, is skipped)."""
+    data = read_bytes(path, kind, SnapshotError)
+    start = len(_BOM) if data.startswith(_BOM) else 0
     try:
-        return orjson.loads(data)
+        return orjson.loads(memoryview(data)[start:] if start else data)
     except orjson.JSONDecodeError as exc:
-        line = data.count(b"\n", 0, exc.pos) + 1 if exc.pos is not None else None
+        line = data.count(b"\n", 0, exc.pos + start) + 1 if exc.pos is not None else None
         raise SnapshotError(str(path), f"not valid JSON ({exc.msg})", line) from None
 
 
@@ -131,14 +132,33 @@ def _items(path: Path, doc: Any) -> list[Json]:
     return items
 
 
-def iter_jsonl(path: Path) -> Iterator[tuple[int, Json]]:
-    """Yield (line number, object) from a JSON Lines file; blank lines are skipped."""
-    try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise SnapshotError(str(path), f"cannot read file: {exc.strerror or exc}") from None
-    with handle:
+def _check_items(path: Path, doc: Any, items: list[Json], check: Check | None) -> None:
+    """Every item has the types :mod:`.schema` gives its collection; else one error with the JSON path."""
+    if check is None:
+        return
+    prefix = "value" if isinstance(doc, dict) else ""
+    for index, item in enumerate(items):
+        problem = check(item)
+        if problem is not None:
+            problem[0].append(index)
+            raise SnapshotError(str(path), describe(prefix, problem))
+
+
+def _check_line(path: Path, number: int, obj: Json, check: Check | None) -> None:
+    problem = check(obj) if check is not None else None
+    if problem is not None:
+        raise SnapshotError(str(path), describe("", problem), number)
+
+
+def iter_jsonl(path: Path, check: Check | None = None, kind: Kind = COLLECTION) -> Iterator[tuple[int, Json]]:
+    """Yield (line number, object) from a JSON Lines file, streamed; blank lines are skipped.
+
+    ``check``: each object must have these types (:mod:`.schema`), else an error names the line and path.
+    """
+    with open_regular(path, kind, SnapshotError) as handle:
         for number, line in enumerate(handle, start=1):
+            if number == 1 and line.startswith(_BOM):
+                line = line[len(_BOM) :]
             if not line.strip():
                 continue
             try:
@@ -147,14 +167,20 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, Json]]:
                 raise SnapshotError(str(path), f"not valid JSON ({exc.msg})", number) from None
             if not isinstance(obj, dict):
                 raise SnapshotError(str(path), "each line must be a JSON object", number)
+            _check_line(path, number, obj, check)
             yield number, obj
 
 
-def read_log(path: Path) -> list[Json]:
-    """Read audit or sign-in records from ``.jsonl`` (one per line) or a Graph ``.json`` collection."""
+def read_log(path: Path, name: str | None = None) -> list[Json]:
+    """Read audit or sign-in records from ``.jsonl`` (one per line) or a Graph ``.json`` collection;
+    ``name`` (``directoryAudits``, ``signIns``) checks each record's types."""
+    check = ITEM_SCHEMAS.get(name) if name else None
     if path.suffix == ".jsonl":
-        return [obj for _, obj in iter_jsonl(path)]
-    return _items(path, _load_json(path))
+        return [obj for _, obj in iter_jsonl(path, check, LOG)]
+    doc = _load_json(path, LOG)
+    items = _items(path, doc)
+    _check_items(path, doc, items, check)
+    return items
 
 
 def _require_id(path: Path, item: Json, index: int, key: str = "id") -> str:
@@ -188,9 +214,12 @@ class _Loader:
         if not path.exists():
             self.warnings.append(f"{MANIFEST} is missing: collection status is taken from the files present")
             return
-        doc = _load_json(path)
+        doc = _load_json(path, MANIFEST_KIND)
         if not isinstance(doc, dict):
             raise SnapshotError(str(path), "expected a JSON object")
+        problem = MANIFEST_SCHEMA(doc)
+        if problem is not None:
+            raise SnapshotError(str(path), describe("", problem))
         collections = doc.get("collections", {})
         if not isinstance(collections, dict):
             raise SnapshotError(str(path), '"collections" must be an object')
@@ -273,6 +302,7 @@ class _Loader:
             return None
         doc = self.document(spec, path)
         items = _items(path, doc)
+        _check_items(path, doc, items, ITEM_SCHEMAS.get(name))
         if isinstance(doc, dict) and doc.get(NEXT_LINK):
             self.mark_partial(name, f"ends with {NEXT_LINK} (one page of {len(items):,} objects)")
         for key in _CHILD_LINKS.get(name, ()):
@@ -315,6 +345,10 @@ class _Loader:
         doc = self.document(spec, path)
         if not isinstance(doc, dict):
             raise SnapshotError(str(path), "expected a single JSON object")
+        check = COLLECTION_SCHEMAS.get(name)
+        problem = check(doc) if check is not None else None
+        if problem is not None:
+            raise SnapshotError(str(path), describe("", problem))
         return doc
 
     def users(self) -> dict[str, User]:
@@ -446,8 +480,11 @@ class _Loader:
         if path is None:
             return {}
         out: dict[str, list[Json]] = {}
+        check = ITEM_SCHEMAS[spec.name]
         lines: Iterable[tuple[int, Json]] = (
-            iter_jsonl(path) if self.memory is None else _memory_lines(path, self.memory[spec.name])
+            iter_jsonl(path, check)
+            if self.memory is None
+            else _memory_lines(path, self.memory[spec.name], check)
         )
         for number, obj in lines:
             user_id = obj.get("userId")
@@ -469,23 +506,32 @@ class _Loader:
             return None
         doc = self.memory[name] if self.memory is not None else None
         if doc is None and path.suffix != ".jsonl":
-            doc = _load_json(path)
+            doc = _load_json(path, LOG)
         if doc is None:
-            return read_log(path)
+            return read_log(path, name)
         if isinstance(doc, dict) and doc.get(NEXT_LINK):
             self.mark_partial(name, f"ends with {NEXT_LINK}")
-        return _items(path, doc)
+        items = _items(path, doc)
+        _check_items(path, doc, items, ITEM_SCHEMAS.get(name))
+        return items
 
 
-def _memory_lines(path: Path, content: Any) -> list[tuple[int, Json]]:
+def _memory_lines(path: Path, content: Any, check: Check) -> list[tuple[int, Json]]:
     """``authenticationMethods`` held in memory: ``{userId: [methods]}`` or a list of ``{userId, value}``."""
+    lines: list[tuple[int, Json]]
     if isinstance(content, Mapping):
-        return [(n, {"userId": uid, "value": value}) for n, (uid, value) in enumerate(content.items(), 1)]
-    if isinstance(content, list):
+        lines = [(n, {"userId": uid, "value": value}) for n, (uid, value) in enumerate(content.items(), 1)]
+    elif isinstance(content, list):
         for n, obj in enumerate(content, 1):
             if not isinstance(obj, dict):
                 raise SnapshotError(str(path), "each line must be a JSON object", n)
-        return list(enumerate(content, 1))
+        lines = list(enumerate(content, 1))
+    else:
+        lines = []
+    for n, obj in lines:
+        _check_line(path, n, obj, check)
+    if isinstance(content, Mapping | list):
+        return lines
     raise SnapshotError(str(path), "expected {userId: [methods]} or a list of {userId, value} lines")
 
 

@@ -16,7 +16,7 @@ Users whose methods were not read are looked up in ``userRegistrationDetails``: 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from graphlattice.checks.context import CheckContext, NotEvaluable
@@ -27,7 +27,7 @@ from graphlattice.entra.methods import MethodKind, classify_method, classify_reg
 from graphlattice.entra.tap import DISABLED_BY_POLICY, ENABLED_BY_POLICY, NOT_YET_VALID, TapPolicy
 from graphlattice.errors import InputError
 from graphlattice.tenant.collections import COLLECTIONS
-from graphlattice.tenant.model import Tenant, parse_time
+from graphlattice.tenant.model import Tenant, parse_time, plus_minutes
 
 VARIANT = "privileged-or-reusable"
 _NAMES_SHOWN = 5
@@ -50,11 +50,7 @@ class _Pass:
 
     @property
     def end(self) -> datetime | None:
-        return (
-            self.start + timedelta(minutes=self.lifetime)
-            if self.start and self.lifetime is not None
-            else None
-        )
+        return plus_minutes(self.start, self.lifetime) if self.start and self.lifetime is not None else None
 
     @property
     def critical(self) -> bool:
