@@ -11,7 +11,7 @@ import pytest
 
 from graphlattice.detect.ingest import ingest_file, ingest_files
 from graphlattice.detect.store import Store
-from graphlattice.errors import LogError, UsageError
+from graphlattice.errors import InputError, LogError, UsageError
 from tests.detect.sentinel import signin_row, to_portal_csv
 
 AUDIT: dict[str, Any] = {
@@ -311,8 +311,9 @@ def test_nothing_already_ingested_is_lost(tmp_path: Path) -> None:
 def test_store_files_are_checked(tmp_path: Path) -> None:
     not_duckdb = tmp_path / "x.duckdb"
     not_duckdb.write_text("not a database", encoding="utf-8")
-    with pytest.raises(UsageError, match="cannot open the log store"):
+    with pytest.raises(InputError, match="not a DuckDB database, so not a log store"):
         Store(not_duckdb)
+    assert not_duckdb.read_text(encoding="utf-8") == "not a database"
     db = tmp_path / "old.duckdb"
     with Store(db) as store:
         store.con.execute("UPDATE gl_meta SET value = '0:old' WHERE key = 'schema'")

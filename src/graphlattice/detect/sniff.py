@@ -1,4 +1,4 @@
-"""What a log file holds, from its first megabyte: which records (audits, sign-ins, or a mix decided per
+"""What a log file holds, from its start (the first megabyte, more when the first record is larger): which records (audits, sign-ins, or a mix decided per
 record), in which shape, in which container — or that it is no log at all.
 
 The content decides, not the name, with one exception: a file named after a tenant-snapshot collection
@@ -51,6 +51,7 @@ __all__ = [
 ]
 
 SNIFF_BYTES = 1 << 20
+SNIFF_LIMIT = 64 << 20  # the largest first record sniffing reads to its end (the window grows up to it)
 
 DIAGNOSTIC_CATEGORIES: dict[str, tuple[str, str | None]] = {
     "auditlogs": (AUDIT, None),
@@ -119,6 +120,15 @@ def open_log(path: Path) -> io.BufferedReader | gzip.GzipFile:
     return path.open("rb")
 
 
+def _head(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of a log file (decompressed for ``.gz``)."""
+    try:
+        with open_log(path) as fh:
+            return fh.read(size)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise LogError(str(path), f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+
+
 def utf16(head: bytes) -> bool:
     """The text starts with a UTF-16 byte order mark (Windows PowerShell's ``>`` and ``Out-File``)."""
     return head[:2] in (b"\xff\xfe", b"\xfe\xff")
@@ -140,24 +150,36 @@ def sniff(path: Path) -> Sniffed | None:
             else f"a tenant snapshot's {collection}"
         )
         raise NotALog(str(path), what)
-    try:
-        with open_log(path) as fh:
-            head = fh.read(SNIFF_BYTES)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise LogError(str(path), f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    encoding = "utf-16" if utf16(head) else "utf-8"
-    text = head.decode(encoding, errors="replace")
-    stripped = text.lstrip(" \t\r\n\ufeff")
-    if not stripped:
-        return None
-    if stripped[0] not in "[{":
-        return _sniff_csv(path, text.lstrip("\ufeff"))
-    try:
-        found = _first_record(stripped, complete=len(head) < SNIFF_BYTES)
-    except json.JSONDecodeError as exc:
-        skipped = len(text) - len(stripped)
-        moved = json.JSONDecodeError(exc.msg, text, exc.pos + skipped)
-        raise malformed(path, text, head if encoding == "utf-8" else None, moved) from None
+    window = SNIFF_BYTES
+    while True:
+        head = _head(path, window)
+        complete = len(head) < window
+        encoding = "utf-16" if utf16(head) else "utf-8"
+        text = head.decode(encoding, errors="replace")
+        stripped = text.lstrip(" \t\r\n\ufeff")
+        if not stripped:
+            if complete:
+                return None
+        elif stripped[0] not in "[{":
+            return _sniff_csv(path, text.lstrip("\ufeff"))
+        else:
+            try:
+                found = _first_record(stripped, complete=complete)
+            except json.JSONDecodeError as exc:
+                skipped = len(text) - len(stripped)
+                moved = json.JSONDecodeError(exc.msg, text, exc.pos + skipped)
+                raise malformed(path, text, head if encoding == "utf-8" else None, moved) from None
+            if found is not None or complete:
+                break
+        # The first record does not end within the window (a record of megabytes, or a file of blank
+        # space): read a larger start, so a large record is judged whole rather than taken for no record.
+        if window >= SNIFF_LIMIT:
+            raise LogError(
+                str(path),
+                f"its first record does not end within its first {SNIFF_LIMIT >> 20} MiB: a single audit or "
+                "sign-in record is never that large, so this is not a log this tool can read",
+            )
+        window *= 4
     if found is None:
         return None
     container, record, context = found

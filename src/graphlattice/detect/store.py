@@ -32,11 +32,13 @@ from graphlattice.detect.factors import SESSION_ERROR_CODES
 from graphlattice.detect.fields import AUDIT, BASE_TABLES, EVENT_TABLES, SIGNIN, base_columns
 from graphlattice.detect.history import HISTORY_TABLES
 from graphlattice.detect.sigma_sql import DUCKDB, Dialect
-from graphlattice.errors import UsageError
+from graphlattice.errors import InputError, UsageError
+from graphlattice.files import Kind, open_regular
 
 __all__ = ["Store", "schema_fingerprint"]
 
 _SCHEMA_VERSION = "2"
+STORE = Kind("log store", None)
 
 # Small SQL helpers used by ingest and enrichment. Macros are expanded inline, so they cost nothing at run
 # time; they are TEMP, so a store file never depends on them.
@@ -110,10 +112,12 @@ class Store:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
+        if path is not None:
+            _check_store_file(path)
         try:
             self.con = duckdb.connect(str(path) if path is not None else ":memory:")
         except duckdb.Error as exc:
-            raise UsageError(f"cannot open the log store {path}: {_first_line(exc)}") from None
+            raise InputError(f"cannot open the log store {path}: {_first_line(exc)}") from None
         self.con.execute("SET TimeZone = 'UTC'")
         for macro in _MACROS:
             self.con.execute(macro)
@@ -167,6 +171,16 @@ class Store:
 
     def _ensure_schema(self) -> None:
         con = self.con
+        tables = {
+            str(row[0]) for row in self.rows("SELECT table_name FROM duckdb_tables() WHERE NOT temporary")
+        }
+        if tables and "gl_meta" not in tables:
+            self.close()
+            raise InputError(
+                f"--db {self.path}: a DuckDB database that is not a GraphLattice log store (it holds "
+                f"{len(tables)} other table(s)); it was left as it is — give the path of a new or existing "
+                "log store"
+            )
         con.execute("CREATE TABLE IF NOT EXISTS gl_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
         rows = self.rows("SELECT value FROM gl_meta WHERE key = 'schema'")
         fingerprint = schema_fingerprint()
@@ -190,6 +204,32 @@ class Store:
 
     def next_batch(self) -> int:
         return int(self.one("SELECT coalesce(max(batch), 0) + 1 FROM ingest_log")[0])
+
+
+_DUCKDB_MAGIC = b"DUCK"
+_MAGIC_AT = 8  # a DuckDB file starts with an 8-byte checksum, then the magic
+
+
+def _check_store_file(path: Path) -> None:
+    """Refuse a ``--db`` path that exists and is not a DuckDB database, before DuckDB touches it.
+
+    DuckDB would block forever on a FIFO, and on other files it fails in ways that do not say what is wrong
+    (or, for an SQLite file, tries to download an extension). A store file is only ever created by us, so
+    anything else there is the user's own file: it is left exactly as it is.
+    """
+    if not path.exists() and not path.is_symlink():
+        return
+    try:
+        with open_regular(path, STORE) as handle:
+            head = handle.read(_MAGIC_AT + len(_DUCKDB_MAGIC))
+    except InputError as exc:
+        raise InputError(f"--db {exc}; give the path of a new or existing log store") from None
+    if head[_MAGIC_AT:] != _DUCKDB_MAGIC:
+        what = "an empty file" if not head else "not a DuckDB database"
+        raise InputError(
+            f"--db {path}: {what}, so not a log store; it was left as it is — give the path of a new or "
+            "existing log store"
+        )
 
 
 def _first_line(exc: BaseException) -> str:
