@@ -121,3 +121,16 @@ def test_the_store_knows_every_file_of_a_range(tmp_path: Path) -> None:
     assert not (rng.state_dir / f".{PRINCIPALS_FILE}.abc123.tmp").exists()
     Range.remove(rng.state_dir)
     assert [p.name for p in rng.state_dir.iterdir()] == ["notes.txt"]
+
+
+def test_a_torn_line_run_together_with_the_next_keeps_the_whole_entry(tmp_path: Path) -> None:
+    rng = new_range(tmp_path)
+    for minutes in ("1", "2", "3"):
+        rng.act("advance-clock", {"minutes": minutes})
+    path = rng.state_dir / "journal.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    # the first line cut short and the second written right after it, without a line break between
+    path.write_bytes(lines[0][:25] + lines[1] + lines[2])
+    assert [e["params"]["minutes"] for e in Range.open(rng.state_dir).journal()] == ["2", "3"]
+    rng.act("advance-clock", {"minutes": "4"})  # the next writer keeps the whole entries and appends
+    assert [e["params"]["minutes"] for e in Range.open(rng.state_dir).journal()] == ["2", "3", "4"]

@@ -1125,8 +1125,12 @@ def _invocation(reader: _Reader, node: Node, what: str, actors: set[str]) -> Inv
     params: dict[str, str] = {}
     lines: dict[str, int] = {}
     if "params" in node:
+        given = node["params"]
         raw = reader.mapping(
-            node["params"], f"params of {what}", node.line_of("params"), optional=tuple(node["params"])
+            given,
+            f"params of {what}",
+            node.line_of("params"),
+            optional=tuple(given) if isinstance(given, Node) else (),
         )
         for name, value in raw.items():
             params[name] = _param_text(reader, value, f"parameter {name!r} of {what}", raw.line_of(name))

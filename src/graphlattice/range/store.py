@@ -434,7 +434,9 @@ class RangeStore:
             try:
                 entry = orjson.loads(line)
             except orjson.JSONDecodeError:
-                raise RangeError(f"{self.journal_path}:{number}: not valid JSON") from None
+                entry = _after_torn_prefix(line)
+                if entry is None:
+                    raise RangeError(f"{self.journal_path}:{number}: not valid JSON") from None
             if isinstance(entry, dict):
                 yield entry
 
@@ -505,6 +507,25 @@ def _plan(size: int, read_from: Callable[[int], bytes], record: Mapping[str, Any
         rest = tail[len(last) :]
         return start + len(last) + rest.rfind(b"\n") + 1, b""
     return start, last
+
+
+def _after_torn_prefix(line: bytes) -> dict[str, Any] | None:
+    """The whole entry at the end of a line that starts with a torn one (None if there is none).
+
+    A line cut short and then written after without its line break — by a writer before the commit
+    record existed, or by a copy of the folder taken mid-write — reads as the fragment and the next entry
+    run together. The fragment was never a committed action (commits end in a line break); the entry
+    after it is whole, so it is kept rather than losing the journal to one bad line.
+    """
+    start = line.find(b"{", 1)
+    while start > 0:
+        try:
+            entry = orjson.loads(line[start:])
+        except orjson.JSONDecodeError:
+            start = line.find(b"{", start + 1)
+            continue
+        return entry if isinstance(entry, dict) else None
+    return None
 
 
 def _token(record: Mapping[str, Any] | None) -> str | None:
