@@ -23,6 +23,8 @@ Anything else escaping the library is a bug, and the CLI reports it as such.
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "ActionDenied",
     "CatalogError",
@@ -55,10 +57,24 @@ class InputError(GraphLatticeError):
     exit_code = 3
 
 
+_LONG_WORD = re.compile(r"\S{121,}")
+
+
+def _elide(match: re.Match[str]) -> str:
+    word = match.group(0)
+    return f"{word[:80]}…[{len(word) - 100:,} characters]…{word[-20:]}"
+
+
 class LocatedError(InputError):
-    """Bad input in a file: ``path``, the 1-based ``line`` when it can be told, and the ``message``."""
+    """Bad input in a file: ``path``, the 1-based ``line`` when it can be told, and the ``message``.
+
+    A value quoted from the file (an unknown name, a date that does not exist) may be anything, a 100,000
+    character string included: words longer than 120 characters are shortened in the middle, so the error
+    stays one readable line.
+    """
 
     def __init__(self, path: str, message: str, line: int | None = None) -> None:
+        message = _LONG_WORD.sub(_elide, message)
         self.path = path
         self.line = line
         self.message = message

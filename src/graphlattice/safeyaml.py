@@ -254,9 +254,10 @@ for _cls, _mapping, _sequence in (
 
 def parse_yaml_documents(text: str, name: str, error: ErrorFactory, *, lines: bool = True) -> list[Any]:
     """Every document of ``text`` (``name`` is the file to blame in errors)."""
-    loader = _loader_class(lines)(text)
-    loader.name = name
+    loader: _Loader | None = None
     try:
+        loader = _loader_class(lines)(text)  # the reader checks the characters here already
+        loader.name = name
         return list(loader.documents())
     except _Refused as exc:
         mark = exc.problem_mark
@@ -275,7 +276,8 @@ def parse_yaml_documents(text: str, name: str, error: ErrorFactory, *, lines: bo
     except RecursionError:  # pragma: no cover - the depth limit comes first
         raise error(name, f"not valid YAML: nested more than {MAX_DEPTH} levels deep", None) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def parse_yaml(text: str, name: str, error: ErrorFactory, *, lines: bool = True) -> Any:

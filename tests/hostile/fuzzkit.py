@@ -235,3 +235,78 @@ def yaml_with(doc: Any, path: Path_, raw: str) -> str:
     changed = mutate(doc, path, marker) if path else marker
     text = yaml.safe_dump(changed, sort_keys=False, allow_unicode=True, width=10_000)
     return text.replace(f"'{marker}'", raw).replace(marker, raw)
+
+
+# ---- one case in a forked child: exit code, stderr, peak memory, no hang --------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Isolated:
+    code: int  # the exit code; -1 when the child itself failed, -9 when it was killed for hanging
+    stderr: str
+    grew_mib: float  # the child's peak resident memory above the parent's at the fork
+
+
+def _rss_kib() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def run_isolated(*argv: str, timeout: float = 60.0) -> Isolated:
+    """``graphlattice ARGV`` in a forked child, so a crash, a hang or runaway memory is seen, not suffered."""
+    import os
+    import time
+
+    before = _current_rss_kib()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.close(read_end)
+        try:
+            outcome = run_cli(*argv)
+            payload = orjson.dumps({"code": outcome.code, "stderr": outcome.stderr[-4000:]})
+        except BaseException as exc:
+            payload = orjson.dumps({"code": -1, "stderr": repr(exc)[:4000]})
+        os.write(write_end, payload)
+        os._exit(0)
+    os.close(write_end)
+    deadline = time.monotonic() + timeout
+    chunks: list[bytes] = []
+    os.set_blocking(read_end, False)
+    while True:
+        try:
+            chunk = os.read(read_end, 65536)
+            if chunk:
+                chunks.append(chunk)
+        except BlockingIOError:
+            pass
+        done, _status, usage = os.wait4(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.wait4(pid, 0)
+            os.close(read_end)
+            return Isolated(-9, f"hung for {timeout:.0f} s", 0.0)
+        time.sleep(0.005)
+    try:
+        while chunk := os.read(read_end, 65536):
+            chunks.append(chunk)
+    except BlockingIOError:
+        pass
+    os.close(read_end)
+    result = orjson.loads(b"".join(chunks) or b'{"code": -1, "stderr": "the child wrote nothing"}')
+    return Isolated(int(result["code"]), str(result["stderr"]), (usage.ru_maxrss - before) / 1024)
+
+
+def _current_rss_kib() -> int:
+    """This process's resident memory now (from /proc; the peak where /proc is missing)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as handle:
+            pages = int(handle.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return _rss_kib()
+    import os
+
+    return pages * os.sysconf("SC_PAGE_SIZE") // 1024
