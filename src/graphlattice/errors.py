@@ -43,10 +43,26 @@ __all__ = [
 ]
 
 
+_LONG_WORD = re.compile(r"\S{301,}")  # longer than any real path or name
+
+
+def _elide(match: re.Match[str]) -> str:
+    word = match.group(0)
+    return f"{word[:200]}…[{len(word) - 260:,} more characters]…{word[-60:]}"
+
+
 class GraphLatticeError(Exception):
-    """Base class; ``exit_code`` is what the CLI exits with."""
+    """Base class; ``exit_code`` is what the CLI exits with.
+
+    Messages quote values from the user's files and commands (an unknown name, a date that does not exist),
+    which may be anything, a 100,000-character string included: words longer than 300 characters are shown
+    shortened in the middle, so an error stays one readable line.
+    """
 
     exit_code = 1
+
+    def __str__(self) -> str:
+        return _LONG_WORD.sub(_elide, super().__str__())
 
 
 class UsageError(GraphLatticeError):
@@ -57,21 +73,8 @@ class InputError(GraphLatticeError):
     exit_code = 3
 
 
-_LONG_WORD = re.compile(r"\S{121,}")
-
-
-def _elide(match: re.Match[str]) -> str:
-    word = match.group(0)
-    return f"{word[:80]}…[{len(word) - 100:,} characters]…{word[-20:]}"
-
-
 class LocatedError(InputError):
-    """Bad input in a file: ``path``, the 1-based ``line`` when it can be told, and the ``message``.
-
-    A value quoted from the file (an unknown name, a date that does not exist) may be anything, a 100,000
-    character string included: words longer than 120 characters are shortened in the middle, so the error
-    stays one readable line.
-    """
+    """Bad input in a file: ``path``, the 1-based ``line`` when it can be told, and the ``message``."""
 
     def __init__(self, path: str, message: str, line: int | None = None) -> None:
         message = _LONG_WORD.sub(_elide, message)

@@ -3,8 +3,8 @@
 Each example mutates one JSON path of one collection file of a generated demo snapshot (wrong JSON types,
 nulls, huge numbers, deep nesting, odd strings, a key deleted), or one key of a YAML input (settings,
 waivers, a Range scenario), or replaces a whole file (alias bomb, invalid UTF-8, a byte order mark ...),
-then runs the real command line in a forked child: the exit code must not be 70 (our bugs) or 1 (a verdict
-drawn from bad data), a refusal is one ``error:`` line naming the file, the child must finish within a
+then runs the real command line in a forked child: the exit code must be 0, 2 or 3 (never 70, our bugs), a
+refusal is one ``error:`` line naming the file, the child must finish within a
 minute and its memory must stay within :data:`MAX_GROWTH_MIB` of its parent's. The budget is a few
 minutes on two cores; hypothesis keeps the examples that failed before in its database.
 """
@@ -89,7 +89,7 @@ def test_every_snapshot_field_mutated(base: Path, tmp_path: Path) -> None:
         shutil.rmtree(work, ignore_errors=True)
         shutil.copytree(base, work)
         write_doc(work / name, mutate(read_doc(base / name), json_path, mutation[1]))
-        _judge(run_isolated("assess", str(work), "--format", fmt, "--fail-on", "info"), "")
+        _judge(run_isolated("assess", str(work), "--format", fmt), "")
 
     check()
 
@@ -161,7 +161,9 @@ def test_every_yaml_key_mutated(base: Path, tmp_path: Path) -> None:
         kind, path = case
         file = tmp_path / f"{kind}.yaml"
         file.write_text(yaml_with(docs[kind], path, YAML_RAW[raw]), encoding="utf-8")
-        _judge(run_isolated(*_argv(kind, base, file, tmp_path / "state")), str(file))
+        # a value the scenario reader passes on is judged when the timeline is played: that error names the
+        # action and its parameter rather than the file
+        _judge(run_isolated(*_argv(kind, base, file, tmp_path / "state")), str(file) if kind != "scenario" else "")
 
     check()
 
