@@ -1462,7 +1462,7 @@ def load_scenario(id_or_path: str | Path) -> Scenario:
     candidate = Path(id_or_path)
     text = str(id_or_path)
     if candidate.suffix in (".yaml", ".yml") or "/" in text or candidate.is_file():
-        if not candidate.is_file():
+        if not candidate.exists():  # anything else that exists is refused by the reader in one line
             raise UsageError(f"no scenario file at {candidate}")
         path = candidate.resolve()
     else:
