@@ -266,7 +266,7 @@ def run_isolated(*argv: str, timeout: float = 60.0) -> Isolated:
         try:
             outcome = run_cli(*argv)
             payload = orjson.dumps({"code": outcome.code, "stderr": outcome.stderr[-4000:]})
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - the child reports whatever escaped, never raises
             payload = orjson.dumps({"code": -1, "stderr": repr(exc)[:4000]})
         os.write(write_end, payload)
         os._exit(0)

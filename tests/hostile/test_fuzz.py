@@ -80,7 +80,11 @@ def test_every_snapshot_field_mutated(base: Path, tmp_path: Path) -> None:
     mutations = [("delete", DELETE), *JSON_MUTATIONS.items()]
 
     @settings(_SETTINGS, max_examples=350)
-    @given(case=st.sampled_from(cases), mutation=st.sampled_from(mutations), fmt=st.sampled_from(["json", "table", "sarif"]))
+    @given(
+        case=st.sampled_from(cases),
+        mutation=st.sampled_from(mutations),
+        fmt=st.sampled_from(["json", "table", "sarif"]),
+    )
     def check(case: tuple[str, tuple[Any, ...]], mutation: tuple[str, Any], fmt: str) -> None:
         name, json_path = case
         if mutation[0] == "delete" and not json_path:
@@ -163,7 +167,10 @@ def test_every_yaml_key_mutated(base: Path, tmp_path: Path) -> None:
         file.write_text(yaml_with(docs[kind], path, YAML_RAW[raw]), encoding="utf-8")
         # a value the scenario reader passes on is judged when the timeline is played: that error names the
         # action and its parameter rather than the file
-        _judge(run_isolated(*_argv(kind, base, file, tmp_path / "state")), str(file) if kind != "scenario" else "")
+        _judge(
+            run_isolated(*_argv(kind, base, file, tmp_path / "state")),
+            str(file) if kind != "scenario" else "",
+        )
 
     check()
 

@@ -1,5 +1,6 @@
-"""What a log file holds, from its start (the first megabyte, more when the first record is larger): which records (audits, sign-ins, or a mix decided per
-record), in which shape, in which container — or that it is no log at all.
+"""What a log file holds, from its start (the first megabyte; more when the first record is larger): which
+records (audits, sign-ins, or a mix decided per record), in which shape, in which container — or that it is
+no log at all.
 
 The content decides, not the name, with one exception: a file named after a tenant-snapshot collection
 (``users.json``, ``manifest.json`` ...) is a snapshot file, not a log, whatever it holds. A file that is
