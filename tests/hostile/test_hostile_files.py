@@ -100,6 +100,13 @@ def _first(items: list[Any], key: str) -> Any:
         ),
         ("groups.json", lambda d: d["value"][0].update(groupTypes="Unified"), "value[0].groupTypes:"),
         (
+            "conditionalAccessPolicies.json",
+            lambda d: _first(
+                [(p["grantControls"] or {}).get("authenticationStrength") or {} for p in d["value"]], "id"
+            ).update(id=""),
+            ".authenticationStrength.id: expected a non-empty id",
+        ),
+        (
             "roleManagementPolicies.json",
             lambda d: _first(d["value"][0]["rules"], "enabledRules").update(enabledRules=1.5),
             ".enabledRules:",

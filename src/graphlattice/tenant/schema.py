@@ -312,6 +312,22 @@ _ROLE_POLICY = obj(
 
 _ROLE_POLICY_ASSIGNMENT = obj(id=TEXT, policyId=TEXT, roleDefinitionId=TEXT, scopeId=TEXT, scopeType=TEXT)
 
+
+def with_id(check: Check) -> Check:
+    """An object that, when present, must carry a non-empty text ``id`` (it is referred to by it)."""
+
+    def checked(value: Any) -> Problem | None:
+        problem = check(value)
+        if problem is not None or value is None:
+            return problem
+        ident = value.get("id")
+        if type(ident) is not str or not ident.strip():
+            return ["id"], f"expected a non-empty id, found {_found(ident) if ident is not None else 'none'}"
+        return None
+
+    return checked
+
+
 _STRENGTH = obj(
     id=TEXT,
     displayName=TEXT,
@@ -372,7 +388,7 @@ _CA_POLICY = obj_of(
             builtInControls=TEXTS,
             customAuthenticationFactors=TEXTS,
             termsOfUse=TEXTS,
-            authenticationStrength=_STRENGTH,
+            authenticationStrength=with_id(_STRENGTH),
         ),
         "sessionControls": obj(
             signInFrequency=obj(isEnabled=BOOL, value=INT, type=TEXT, frequencyInterval=TEXT),
