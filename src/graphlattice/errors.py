@@ -12,6 +12,7 @@ The hierarchy, drawn once::
     │   │   ├── LogError              an audit or sign-in log file cannot be read
     │   │   └── ScenarioError         a Range scenario file is invalid
     │   └── RangeError                a Range request that cannot be carried out; nothing changed
+    │       ├── InvalidValue          a parameter or body property Graph would refuse (exit 2, names it)
     │       ├── ActionDenied          Entra would refuse the action (exit 4)
     │       └── RangeBusy             another writer kept the range locked too long; retry (exit 75)
     ├── CollectError                  a live collection from Microsoft Graph cannot go on (sign-in refused,
@@ -33,6 +34,7 @@ __all__ = [
     "EntraRuleError",
     "GraphLatticeError",
     "InputError",
+    "InvalidValue",
     "LocatedError",
     "LogError",
     "RangeBusy",
@@ -111,6 +113,24 @@ class ScenarioError(LocatedError):
 class RangeError(InputError):
     """A Range request that cannot be carried out: no range in the state directory, an unknown user or
     action, a parameter with a bad value. Nothing changed."""
+
+
+class InvalidValue(RangeError):
+    """A value Microsoft Graph would refuse for its type or limits (an integer out of range, a string where a
+    list belongs, a password the policy rejects). ``field`` names it: an action parameter (``minutes``) or a
+    Graph property path (``grantControls.builtInControls``); ``reason`` says what is wrong with it. Nothing
+    changed. A usage mistake, hence exit 2."""
+
+    exit_code = 2
+
+    def __init__(
+        self, field: str, reason: str, *, action: str | None = None, message: str | None = None
+    ) -> None:
+        self.field = field
+        self.reason = reason
+        self.action = action
+        line = message or f"{field} {reason}"
+        super().__init__(f"{action}: {line}" if action else line)
 
 
 class ActionDenied(RangeError):

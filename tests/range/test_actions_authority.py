@@ -103,7 +103,7 @@ def test_bad_input_is_one_clear_line_and_changes_nothing(tmp_path: Path) -> None
         rng.act("fly", {}, actor=upn("admin"))
     with pytest.raises(RangeError, match="unknown parameter"):
         rng.act("issue-tap", {"user": upn("victim"), "colour": "red"}, actor=upn("admin"))
-    with pytest.raises(RangeError, match="must be a number"):
+    with pytest.raises(RangeError, match="must be a whole number"):
         rng.act("issue-tap", {"user": upn("victim"), "lifetime_minutes": "long"}, actor=upn("admin"))
     with pytest.raises(RangeError, match="needs an acting principal"):
         rng.act("issue-tap", {"user": upn("victim")})

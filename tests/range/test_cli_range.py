@@ -87,7 +87,7 @@ def test_no_range_yet(tmp_path: Path) -> None:
     [
         (("act", "delete-tap", "user=nobody@northwind-traders.example"), 3, "unknown user: nobody"),
         (("act", "delete-metod", "user=mia.hoffmann"), 2, "did you mean 'delete-method'?"),
-        (("act", "issue-tap", "user=mia.hoffmann", "usable_once=maybe"), 3, "must be true or false"),
+        (("act", "issue-tap", "user=mia.hoffmann", "usable_once=maybe"), 2, "must be true or false"),
         (("act", "issue-tap", "mia.hoffmann"), 2, "parameters are key=value pairs"),
         (("act", "delete-tap", "user=mia.hoffmann", "--as", "ghost"), 3, "unknown actor: ghost"),
         # Forbidden: the reason Entra would give, exit 4.

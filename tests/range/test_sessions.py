@@ -47,9 +47,9 @@ def _works(rng: Range, token: str) -> bool:
 
 def test_push_needs_the_phone_in_the_holders_hand(tmp_path: Path) -> None:
     rng = new_range(tmp_path)
-    rng.act("change-password", {"user": upn("victim"), "password": "known-to-all"})
+    rng.act("change-password", {"user": upn("victim"), "password": "Known-to-all-1"})
     with pytest.raises(ActionDenied, match="500121"):
-        sign_in(rng, "victim", "authenticator", holder="attacker", password="known-to-all")
+        sign_in(rng, "victim", "authenticator", holder="attacker", password="Known-to-all-1")
     failed = rng.records("signin")[-1]
     assert [s["succeeded"] for s in failed["authenticationDetails"]] == [True, False]
     with pytest.raises(ActionDenied, match="50126"):
@@ -206,9 +206,9 @@ def test_sms_needs_the_password_and_the_phone(tmp_path: Path) -> None:
     assert data["mfa"] is True
     steps = rng.records("signin")[-1]["authenticationDetails"]
     assert [s["authenticationMethod"] for s in steps] == ["Password", "SMS"]
-    rng.act("reset-password", {"user": upn("victim"), "password": "typed-by-all"}, actor=upn("admin"))
+    rng.act("reset-password", {"user": upn("victim"), "password": "Typed-by-all-1"}, actor=upn("admin"))
     with pytest.raises(ActionDenied, match="500121"):
-        sign_in(rng, "victim", "sms", holder="attacker", password="typed-by-all")
+        sign_in(rng, "victim", "sms", holder="attacker", password="Typed-by-all-1")
 
 
 def test_a_passkey_signs_in_only_for_whoever_holds_it(tmp_path: Path) -> None:

@@ -45,10 +45,13 @@ from graphlattice.entra.strengths import (
     PHISHING_RESISTANT_MFA_STRENGTH_ID,
 )
 from graphlattice.entra.tap import ONE_TIME_USED, TapPolicy, TapPolicyViolation, issue_refusal
-from graphlattice.errors import ActionDenied, RangeError
+from graphlattice.errors import ActionDenied, InvalidValue, RangeError
 from graphlattice.range import records as rec
+from graphlattice.range import schema as S
 from graphlattice.range import sessions as ses
-from graphlattice.range.clock import iso, parse_instant
+from graphlattice.range import writes as W
+from graphlattice.range.clock import iso
+from graphlattice.range.schema import Spec
 from graphlattice.range.state import Json, RangeState, Secret, Session
 from graphlattice.tenant.model import Tenant, parse_time
 
@@ -72,6 +75,7 @@ PHONE_IDS = {
 _AUTHENTICATOR_VERSION = "6.8.17"
 _PASSKEY_AAGUID = "90a3ccdf-635c-4729-a248-9b709135078f"  # passkey in Microsoft Authenticator (iOS)
 _DEFAULT_ACTIVATION = "PT8H"
+_DEFAULT_ELIGIBILITY = timedelta(days=365)  # Expiration_Admin_Eligibility's default (entra.pim_policy)
 
 ParamType = Literal["str", "int", "float", "bool", "time", "list", "json", "duration"]
 
@@ -81,11 +85,15 @@ ParamType = Literal["str", "int", "float", "bool", "time", "list", "json", "dura
 
 @dataclass(slots=True, frozen=True)
 class Param:
+    """One parameter: how it is read from text (``type``) and what it may be (``spec``: Graph's type and
+    limits, from :mod:`graphlattice.range.writes`; without one, the type's default limits apply)."""
+
     name: str
     type: ParamType = "str"
     required: bool = False
     help: str = ""
     choices: tuple[str, ...] = ()
+    spec: Spec | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -114,21 +122,28 @@ class ActionResult:
 
 # -- parameters ---------------------------------------------------------------------------------------------
 
-_TRUE = {"true", "yes", "1", "on"}
-_FALSE = {"false", "no", "0", "off"}
-_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$", re.IGNORECASE)
+_JSON_LIMIT = 1_000_000  # characters of a JSON parameter (a Conditional Access policy is a few kilobytes)
+_DEFAULT_SPECS: dict[ParamType, Spec] = {
+    "str": W.TEXT,
+    "int": S.integer(),
+    "float": S.number(-1e12, 1e12),
+    "bool": S.boolean(),
+    "time": S.instant(),
+    "list": S.list_of(W.KEY),
+    "json": S.any_object("object"),
+    "duration": W.ELIGIBILITY,
+}
 
 
 def parse_duration(text: str) -> timedelta:
     """ISO 8601 durations as PIM writes them (``PT8H``, ``P1D``, ``PT30M``); a bare number is hours."""
     raw = text.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", raw):
+    if re.fullmatch(r"\d{1,6}(\.\d{1,6})?", raw):
         return timedelta(hours=float(raw))
-    match = _DURATION.match(raw)
-    if not match or raw.upper() in ("P", "PT"):
-        raise RangeError(f"not an ISO 8601 duration: {text!r} (e.g. PT8H)")
-    days, hours, minutes = (int(g) if g else 0 for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes)
+    parsed = S.parse_iso_duration(raw)
+    if parsed is None:
+        raise RangeError(f"not an ISO 8601 duration: {S.shown(text)} (e.g. PT8H)")
+    return parsed
 
 
 def format_duration(delta: timedelta) -> str:
@@ -141,73 +156,73 @@ def format_duration(delta: timedelta) -> str:
     return out if out != "PT" else "PT0M"
 
 
+def _spec_of(param: Param) -> Spec:
+    if param.spec is not None:
+        return param.spec
+    if param.choices:
+        return S.text(choices=param.choices)
+    return _DEFAULT_SPECS[param.type]
+
+
+def _read(param: Param, raw: Any, now: datetime) -> Any:
+    """The parameter's value before its spec is checked: text read as its type where the type asks."""
+    if param.type == "time" and isinstance(raw, str) and raw.strip().startswith("+"):
+        minutes = S.check(W.CLOCK_MINUTES, raw.strip()[1:], param.name, text_input=True)
+        return now + timedelta(minutes=minutes)
+    if param.type == "list" and isinstance(raw, str):
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    if param.type == "list" and isinstance(raw, tuple):
+        return list(raw)
+    if param.type == "json" and isinstance(raw, str):
+        if len(raw) > _JSON_LIMIT:
+            raise InvalidValue(param.name, f"is longer than {_JSON_LIMIT} characters")
+        try:
+            return json.loads(raw)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            why = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            raise InvalidValue(param.name, f"is not valid JSON ({why})") from None
+    if param.type == "duration" and isinstance(raw, str) and re.fullmatch(r"\s*[\d.+-]+\s*", raw):
+        hours = S.check(S.number(0, 24 * 3650), raw, param.name, text_input=True)
+        return timedelta(hours=hours)
+    return raw
+
+
 def _coerce(spec: ActionSpec, param: Param, raw: Any, now: datetime) -> Any:
-    where = f"{spec.name}: {param.name}"
-    if param.type == "str":
-        if isinstance(raw, (dict, list)):
-            raise RangeError(f"{where} must be text")
-        value = str(raw)
-        if param.choices and value not in param.choices:
-            raise RangeError(f"{where} must be one of {', '.join(param.choices)} (got {value!r})")
-        return value
-    if param.type in ("int", "float"):
-        if isinstance(raw, bool):
-            raise RangeError(f"{where} must be a number")
-        try:
-            return int(str(raw)) if param.type == "int" else float(str(raw))
-        except ValueError:
-            raise RangeError(f"{where} must be a number (got {raw!r})") from None
-    if param.type == "bool":
-        if isinstance(raw, bool):
-            return raw
-        text = str(raw).strip().casefold()
-        if text in _TRUE | _FALSE:
-            return text in _TRUE
-        raise RangeError(f"{where} must be true or false (got {raw!r})")
-    if param.type == "time":
-        if isinstance(raw, datetime):
-            return raw
-        text = str(raw).strip()
-        if text.startswith("+"):
-            try:
-                return now + timedelta(minutes=float(text[1:]))
-            except ValueError:
-                raise RangeError(f"{where}: {text!r} is not +MINUTES") from None
-        return parse_instant(text, what=where)
-    if param.type == "list":
-        if isinstance(raw, (list, tuple)):
-            return [str(x).strip() for x in raw if str(x).strip()]
-        return [part.strip() for part in str(raw).split(",") if part.strip()]
-    if param.type == "json":
-        if isinstance(raw, Mapping):
-            return dict(raw)
-        try:
-            value = json.loads(str(raw))
-        except json.JSONDecodeError as exc:
-            raise RangeError(f"{where} is not valid JSON ({exc.msg})") from None
-        if not isinstance(value, dict):
-            raise RangeError(f"{where} must be a JSON object")
-        return value
-    if param.type == "duration":
-        return parse_duration(str(raw))
-    raise RangeError(f"{where}: unsupported parameter type {param.type}")
+    try:
+        value = _read(param, raw, now)
+        if param.type == "json" and isinstance(value, Mapping):
+            return S.check(_spec_of(param), dict(value), param.name)  # JSON is typed: no text reading
+        if param.type == "json":
+            raise InvalidValue(param.name, "must be a JSON object")
+        return S.check(_spec_of(param), value, param.name, text_input=True)
+    except InvalidValue as exc:
+        raise InvalidValue(exc.field, exc.reason, action=spec.name, message=exc.args[0]) from None
 
 
 def parse_params(spec: ActionSpec, params: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """Check names, required parameters and types; values may be strings (command line) or YAML values."""
+    """Check names, required parameters, types and limits; values may be strings (command line) or YAML
+    values. A bad one raises :class:`~graphlattice.errors.InvalidValue` naming it."""
     known = {p.name for p in spec.params}
-    unknown = sorted(set(params) - known)
+    unknown = sorted(str(k) for k in set(params) - known)
     if unknown:
-        raise RangeError(
-            f"{spec.name}: unknown parameter(s) {', '.join(unknown)}; "
-            f"it takes {', '.join(sorted(known)) or 'none'}"
+        raise InvalidValue(
+            unknown[0],
+            "is not a parameter",
+            action=spec.name,
+            message=f"unknown parameter(s) {S.shown(', '.join(unknown), 80)}; "
+            f"it takes {', '.join(sorted(known)) or 'none'}",
         )
     out: dict[str, Any] = {}
     for param in spec.params:
         raw = params.get(param.name)
         if raw is None or (isinstance(raw, str) and raw == "" and param.type != "str"):
             if param.required:
-                raise RangeError(f"{spec.name}: missing required parameter {param.name}")
+                raise InvalidValue(
+                    param.name,
+                    "is required",
+                    action=spec.name,
+                    message=f"missing required parameter {param.name}",
+                )
             continue
         out[param.name] = _coerce(spec, param, raw, now)
     return out
@@ -1418,8 +1433,11 @@ def _update_role_policy(ctx: Ctx) -> ActionResult:
         approvers=ctx.p("approvers"),
     )
     if not changed:
-        raise RangeError(
-            "update-role-policy: give approval_required, mfa_required, max_duration or approvers"
+        raise InvalidValue(
+            "approval_required",
+            "or another setting is needed",
+            action=ctx.spec.name,
+            message="give approval_required, mfa_required, max_duration or approvers",
         )
     return ActionResult(f"PIM settings of {role_display_name(role_id)}: {'; '.join(changed)}", {})
 
@@ -1436,8 +1454,14 @@ def _add_eligibility(ctx: Ctx) -> ActionResult:
     pid = str(principal["id"]).casefold()
     if _eligibilities_of(state, pid, role_id):
         raise RangeError(f"{ctx.p('principal')} is already eligible for {role_display_name(role_id)}")
-    _ensure_role_definition(state, role_id)
     duration: timedelta | None = ctx.p("duration")
+    longest = _eligibility_maximum(ctx, role_id)
+    if duration is not None and duration > longest:
+        raise ActionDenied(
+            'The following policy rules failed: ["ExpirationRule"] (an eligibility of '
+            f"{role_display_name(role_id)} may last at most {format_duration(longest)})"
+        )
+    _ensure_role_definition(state, role_id)
     end = state.now + duration if duration else None
     schedule_id = state.ids.uuid()
     state.collections["roleEligibilitySchedules"].append(
@@ -1493,6 +1517,18 @@ def _add_eligibility(ctx: Ctx) -> ActionResult:
                 "Insufficient privileges to complete the operation: cannot change PIM role settings"
             )
     return ActionResult(message, {"id": schedule_id})
+
+
+def _eligibility_maximum(ctx: Ctx, role_id: str) -> timedelta:
+    """How long the role's PIM policy lets an eligible assignment last (Microsoft's default: a year)."""
+    policy = _role_policy(ctx, role_id, create=False)
+    rules = policy.get("rules") if policy is not None else None
+    for rule in rules if isinstance(rules, list) else ():
+        if isinstance(rule, Mapping) and str(rule.get("id", "")).casefold() == "expiration_admin_eligibility":
+            found = S.parse_iso_duration(str(rule.get("maximumDuration") or ""))
+            if found is not None:
+                return found
+    return _DEFAULT_ELIGIBILITY
 
 
 def _remove_eligibility(ctx: Ctx) -> ActionResult:
@@ -1828,13 +1864,20 @@ def _update_tap_policy(ctx: Ctx) -> ActionResult:
         config["excludeTargets"] = _method_targets(ctx, ctx.p("exclude_groups"), include=False)
         changed.append("excludeTargets=" + ",".join(ctx.p("exclude_groups")))
     if not changed:
-        raise RangeError("update-tap-policy: nothing to change")
+        raise InvalidValue(
+            "state", "or another change is needed", action=ctx.spec.name, message="nothing to change"
+        )
     resolved = TapPolicy.from_graph(config)
-    low, high = 10, 43200
-    if not low <= resolved.minimum_lifetime <= resolved.default_lifetime <= resolved.maximum_lifetime <= high:
-        raise RangeError(
-            "Temporary Access Pass lifetimes must satisfy "
-            "10 <= minimum <= default <= maximum <= 43200 minutes"
+    if not resolved.minimum_lifetime <= resolved.default_lifetime <= resolved.maximum_lifetime:
+        culprit = next(
+            (p for p in ("default_lifetime", "min_lifetime", "max_lifetime") if ctx.p(p) is not None),
+            "default_lifetime",
+        )
+        raise InvalidValue(
+            culprit,
+            f"leaves the lifetimes out of order: minimum {resolved.minimum_lifetime} <= default "
+            f"{resolved.default_lifetime} <= maximum {resolved.maximum_lifetime} minutes must hold",
+            action=ctx.spec.name,
         )
     policy["lastModifiedDateTime"] = iso(state.now)
     rec.audit(
@@ -1960,7 +2003,12 @@ def _create_ca_policy(ctx: Ctx) -> ActionResult:
     elif ctx.p("template") is not None:
         body = _template(ctx, ctx.p("template"))
     else:
-        raise RangeError("create-ca-policy needs template=registration-gate|require-mfa-all or policy=JSON")
+        raise InvalidValue(
+            "policy",
+            "or template is needed",
+            action=ctx.spec.name,
+            message="needs template=registration-gate|require-mfa-all or policy=JSON",
+        )
     policy: Json = {
         "id": state.ids.uuid(),
         "templateId": None,
@@ -2016,7 +2064,9 @@ def _update_ca_policy(ctx: Ctx) -> ActionResult:
                 policy[key] = value
         changes.append("patched " + ", ".join(sorted(ctx.p("patch"))))
     if not changes:
-        raise RangeError("update-ca-policy: nothing to change")
+        raise InvalidValue(
+            "patch", "or another change is needed", action=ctx.spec.name, message="nothing to change"
+        )
     policy["modifiedDateTime"] = iso(state.now)
     ctx.changed()
     _ca_record(ctx, actor, "Update conditional access policy", policy, before)
@@ -2032,24 +2082,48 @@ def _update_ca_policy(ctx: Ctx) -> ActionResult:
 def _advance_clock(ctx: Ctx) -> ActionResult:
     clock = ctx.state.clock
     if ctx.p("to") is not None:
-        clock.advance_to(ctx.p("to"))
+        target: datetime = ctx.p("to")
+        if target < clock.now:
+            raise InvalidValue(
+                "to", f"cannot move the clock back from {clock.iso()} to {iso(target)}", action=ctx.spec.name
+            )
+        clock.advance_to(target)
     elif ctx.p("minutes") is not None:
-        clock.advance(float(ctx.p("minutes")))
+        minutes = float(ctx.p("minutes"))
+        if clock.now + timedelta(minutes=minutes) > S.LATEST:
+            raise InvalidValue(
+                "minutes",
+                f"would move the clock past {S.LATEST:%Y-%m-%d}, the last day a range can hold",
+                action=ctx.spec.name,
+            )
+        clock.advance(minutes)
     else:
-        raise RangeError("advance-clock needs minutes=N or to=TIME")
+        raise InvalidValue(
+            "minutes", "or to is needed", action=ctx.spec.name, message="needs minutes=N or to=TIME"
+        )
     return ActionResult(f"The clock is now {clock.iso()}", {"now": clock.iso()})
 
 
 # -- the registry -------------------------------------------------------------------------------------------
 
-_IP = Param("ip", help="the actor's IP address for the audit record (default: their latest session's)")
-_USER = Param("user", required=True, help="the target user (UPN or object id)")
-_ROLE = Param("role", required=True, help="role display name or template id")
+_IP = Param(
+    "ip",
+    help="the actor's IP address for the audit record (default: their latest session's)",
+    spec=W.IP_ADDRESS,
+)
+_USER = Param("user", required=True, help="the target user (UPN or object id)", spec=W.KEY)
+_ROLE = Param("role", required=True, help="role display name or template id", spec=W.KEY)
 _HOLDER = Param("holder", help="who is acting (attacker, victim, a UPN); decides which secrets are at hand")
-_PRINCIPAL = Param("principal", required=True, help="a user (UPN or id) or a role-assignable group")
-_GROUP = Param("group", required=True, help="group id or display name")
-_MEMBER = Param("member", required=True, help="the user (UPN or id) or group to add or remove")
-_JUSTIFICATION = Param("justification", help="why (written to the PIM record)")
+_PRINCIPAL = Param(
+    "principal", required=True, help="a user (UPN or id) or a role-assignable group", spec=W.KEY
+)
+_GROUP = Param("group", required=True, help="group id or display name", spec=W.KEY)
+_MEMBER = Param("member", required=True, help="the user (UPN or id) or group to add or remove", spec=W.KEY)
+_JUSTIFICATION = Param("justification", help="why (written to the PIM record)", spec=W.JUSTIFICATION)
+_NEW_PASSWORD = Param(
+    "password", help="the new password (default: generated); Entra's password policy applies", spec=W.PASSWORD
+)
+_SOURCE_IP = Param("ip", help="source IP", spec=W.IP_ADDRESS)
 _EXCLUDE_USERS = Param("exclude_users", "list", help="users left out of the policy (comma list)")
 _EXCLUDE_GROUPS = Param("exclude_groups", "list", help="groups left out of the policy (comma list)")
 
@@ -2060,15 +2134,19 @@ ACTIONS: Mapping[str, ActionSpec] = {
             "sign-in",
             _sign_in,
             (
-                Param("user", required=True, help="the account signing in"),
+                Param("user", required=True, help="the account signing in", spec=W.KEY),
                 Param("method", required=True, help="how", choices=ses.METHODS),
                 _HOLDER,
                 Param("as_holder", help="same as holder"),
-                Param("ip", help="source IP address"),
-                Param("country", help="two-letter country or region code"),
+                Param("ip", help="source IP address", spec=W.IP_ADDRESS),
+                Param("country", help="two-letter country or region code", spec=W.COUNTRY),
                 Param("city", help="city, for the sign-in record"),
                 Param("app", help="my-signins (default), office, azure-portal, teams, or an app id"),
-                Param("password", help="a password typed in (default: the holder must know it)"),
+                Param(
+                    "password",
+                    help="a password typed in (default: the holder must know it)",
+                    spec=W.PASSWORD_ATTEMPT,
+                ),
                 Param("code", help="a Temporary Access Pass typed in (default: the holder must know it)"),
                 Param("token", help="refresh token / session id, for method=refresh-token"),
             ),
@@ -2081,7 +2159,10 @@ ACTIONS: Mapping[str, ActionSpec] = {
             (
                 _USER,
                 Param(
-                    "lifetime_minutes", "int", help="10-43200, within the policy (default: policy default)"
+                    "lifetime_minutes",
+                    "int",
+                    help="10-43200, within the policy (default: policy default)",
+                    spec=W.TAP_LIFETIME,
                 ),
                 Param("usable_once", "bool", help="one-time pass (multi-use only if the policy allows)"),
                 Param("start", "time", help="start time (ISO 8601 or +MINUTES; default now)"),
@@ -2097,14 +2178,14 @@ ACTIONS: Mapping[str, ActionSpec] = {
                 Param("session", help="the session the user registers in (default: the actor's latest)"),
                 Param("kind", required=True, help="what to register", choices=tuple(_KINDS)),
                 Param("device_name", help="display name of the phone or passkey"),
-                Param("phone_number", help="for kind=phone: '+CC NUMBER'"),
+                Param("phone_number", help="for kind=phone: '+CC NUMBER'", spec=S.text(32)),
                 Param("phone_type", help="for kind=phone", choices=tuple(PHONE_IDS)),
                 Param("passkey_type", help="for kind=passkey", choices=("deviceBound", "synced")),
                 Param("aaguid", help="for kind=passkey: the authenticator's AAGUID"),
                 Param("model", help="for kind=passkey: the authenticator model"),
                 _HOLDER,
-                Param("ip", help="source IP (default: the session's)"),
-                Param("country", help="country (default: the session's)"),
+                Param("ip", help="source IP (default: the session's)", spec=W.IP_ADDRESS),
+                Param("country", help="country (default: the session's)", spec=W.COUNTRY),
             ),
             "Register security info inside a session (the registration user action and Entra's rules apply)",
             actor="optional",
@@ -2112,7 +2193,7 @@ ACTIONS: Mapping[str, ActionSpec] = {
         ActionSpec(
             "delete-method",
             _delete_method,
-            (_USER, Param("method", required=True, help="the method id"), _IP),
+            (_USER, Param("method", required=True, help="the method id", spec=W.KEY), _IP),
             "Delete one of a user's authentication methods",
         ),
         ActionSpec(
@@ -2121,7 +2202,7 @@ ACTIONS: Mapping[str, ActionSpec] = {
         ActionSpec(
             "reset-password",
             _reset_password,
-            (_USER, Param("password", help="the new password (default: generated)"), _IP),
+            (_USER, _NEW_PASSWORD, _IP),
             "Reset a user's password as an administrator",
         ),
         ActionSpec(
@@ -2130,8 +2211,8 @@ ACTIONS: Mapping[str, ActionSpec] = {
             (
                 _USER,
                 _HOLDER,
-                Param("password", help="the new password (default: generated)"),
-                Param("ip", help="source IP"),
+                _NEW_PASSWORD,
+                _SOURCE_IP,
             ),
             "The user resets their own password (SSPR), verifying with a method the holder has",
             actor="optional",
@@ -2142,9 +2223,9 @@ ACTIONS: Mapping[str, ActionSpec] = {
             (
                 _USER,
                 _HOLDER,
-                Param("current_password", help="default: the holder must know it"),
-                Param("password", help="the new password (default: generated)"),
-                Param("ip", help="source IP"),
+                Param("current_password", help="default: the holder must know it", spec=W.PASSWORD_ATTEMPT),
+                _NEW_PASSWORD,
+                _SOURCE_IP,
             ),
             "The user changes their own password",
             actor="optional",
@@ -2182,7 +2263,12 @@ ACTIONS: Mapping[str, ActionSpec] = {
                 _PRINCIPAL,
                 _ROLE,
                 Param("approval", "bool", help="also require approval to activate the role"),
-                Param("duration", "duration", help="eligibility length, e.g. P365D (default: permanent)"),
+                Param(
+                    "duration",
+                    "duration",
+                    help="eligibility length, e.g. P365D (default: permanent)",
+                    spec=W.ELIGIBILITY,
+                ),
                 _JUSTIFICATION,
                 _IP,
             ),
@@ -2201,9 +2287,11 @@ ACTIONS: Mapping[str, ActionSpec] = {
                 Param("user", help="the eligible user (default: the actor)"),
                 _ROLE,
                 _JUSTIFICATION,
-                Param("duration", "duration", help="e.g. PT4H (default: the policy maximum)"),
+                Param(
+                    "duration", "duration", help="e.g. PT4H (default: the policy maximum)", spec=W.ACTIVATION
+                ),
                 Param("session", help="a session with MFA, when the policy requires it"),
-                Param("ip", help="source IP for the PIM record"),
+                Param("ip", help="source IP for the PIM record", spec=W.IP_ADDRESS),
             ),
             "Activate an eligible role (pending when the PIM policy requires approval)",
             actor="optional",
@@ -2211,7 +2299,7 @@ ACTIONS: Mapping[str, ActionSpec] = {
         ActionSpec(
             "approve-activation",
             _approve_activation,
-            (Param("request", required=True, help="the request id"), _IP),
+            (Param("request", required=True, help="the request id", spec=W.KEY), _IP),
             "Approve a pending PIM activation request",
         ),
         ActionSpec(
@@ -2221,7 +2309,7 @@ ACTIONS: Mapping[str, ActionSpec] = {
                 _ROLE,
                 Param("approval_required", "bool", help="activation needs an approver"),
                 Param("mfa_required", "bool", help="activation needs multifactor authentication"),
-                Param("max_duration", "duration", help="maximum activation, e.g. PT4H"),
+                Param("max_duration", "duration", help="maximum activation, e.g. PT4H", spec=W.ACTIVATION),
                 Param("approvers", "list", help="users or groups who approve (comma list)"),
                 _IP,
             ),
@@ -2233,10 +2321,10 @@ ACTIONS: Mapping[str, ActionSpec] = {
             (
                 Param("state", help="turn the method on or off", choices=("enabled", "disabled")),
                 Param("usable_once", "bool", help="every pass is one-time"),
-                Param("default_lifetime", "int", help="minutes"),
-                Param("min_lifetime", "int", help="minutes"),
-                Param("max_lifetime", "int", help="minutes"),
-                Param("length", "int", help="pass length, 8-48"),
+                Param("default_lifetime", "int", help="minutes, 10-43200", spec=W.TAP_LIFETIME),
+                Param("min_lifetime", "int", help="minutes, 10-43200", spec=W.TAP_LIFETIME),
+                Param("max_lifetime", "int", help="minutes, 10-43200", spec=W.TAP_LIFETIME),
+                Param("length", "int", help="pass length, 8-48", spec=W.TAP_LENGTH),
                 Param("include_groups", "list", help="groups (or all_users) who may use a pass"),
                 Param("exclude_groups", "list", help="groups excluded"),
                 _IP,
@@ -2252,8 +2340,13 @@ ACTIONS: Mapping[str, ActionSpec] = {
                     help="a ready policy: MFA to register security info, or MFA for all apps",
                     choices=("registration-gate", "require-mfa-all"),
                 ),
-                Param("policy", "json", help="a full conditionalAccessPolicy object instead of a template"),
-                Param("name", help="display name"),
+                Param(
+                    "policy",
+                    "json",
+                    help="a full conditionalAccessPolicy object instead of a template",
+                    spec=W.CA_POLICY,
+                ),
+                Param("name", help="display name", spec=S.text(256, min_length=1)),
                 Param("state", help="default enabled", choices=_CA_STATES),
                 Param("strength", help="mfa, passwordless, phishing-resistant or a strength id"),
                 _EXCLUDE_USERS,
@@ -2266,12 +2359,12 @@ ACTIONS: Mapping[str, ActionSpec] = {
             "update-ca-policy",
             _update_ca_policy,
             (
-                Param("policy", required=True, help="id or display name"),
+                Param("policy", required=True, help="id or display name", spec=W.KEY),
                 Param("state", help="default enabled", choices=_CA_STATES),
                 Param("strength", help="mfa, passwordless, phishing-resistant or a strength id"),
                 _EXCLUDE_USERS,
                 _EXCLUDE_GROUPS,
-                Param("patch", "json", help="top-level properties to replace"),
+                Param("patch", "json", help="top-level properties to replace", spec=W.CA_POLICY_PATCH),
                 _IP,
             ),
             "Change a Conditional Access policy",
@@ -2280,7 +2373,7 @@ ACTIONS: Mapping[str, ActionSpec] = {
             "advance-clock",
             _advance_clock,
             (
-                Param("minutes", "float", help="minutes to move forward"),
+                Param("minutes", "float", help="minutes to move forward", spec=W.CLOCK_MINUTES),
                 Param("to", "time", help="move to this time"),
             ),
             "Move the simulated clock forward",
