@@ -1641,7 +1641,8 @@ def _activate_role(ctx: Ctx) -> ActionResult:
     wanted: timedelta = ctx.p("duration") or maximum
     if wanted > maximum:
         raise ActionDenied(
-            f"The activation duration exceeds the maximum of {format_duration(maximum)} for this role"
+            'The following policy rules failed: ["ExpirationRule"] (the activation duration exceeds '
+            f"the maximum of {format_duration(maximum)} for this role)"
         )
     # Without a policy in the tenant the role has Microsoft's default settings: MFA on activation, 8 hours.
     if rules is None or rules.mfa_required:

@@ -19,6 +19,7 @@ meet one set of limits. Sources:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from graphlattice.entra._data import load_table, require_mapping
@@ -41,6 +42,7 @@ from graphlattice.range.schema import (
 __all__ = [
     "ACTIVATION",
     "CA_POLICY",
+    "CA_POLICY_CREATE",
     "CA_POLICY_PATCH",
     "CLOCK_MINUTES",
     "COUNTRY",
@@ -51,6 +53,7 @@ __all__ = [
     "PASSWORD",
     "PASSWORD_ATTEMPT",
     "PASSWORD_RESET",
+    "ROLE_ASSIGNMENT",
     "ROLE_SCHEDULE_REQUEST",
     "TAP_CONFIGURATION",
     "TAP_CREATE",
@@ -352,10 +355,23 @@ CA_POLICY = obj(
     },
     required=("displayName", "conditions"),
 )
+CA_POLICY_CREATE = replace(CA_POLICY, required=frozenset({"displayName", "conditions", "state"}))
+"""What ``POST /identity/conditionalAccess/policies`` takes: a policy that also says its state."""
 CA_POLICY_PATCH = obj(_NS + "conditionalAccessPolicy", _CA_FIELDS)
 """A PATCH: the writable properties only (read-only ones are refused)."""
 
-# ---- PIM schedule requests ------------------------------------------------------------------------------
+# ---- roles and PIM schedule requests ---------------------------------------------------------------------
+
+ROLE_ASSIGNMENT = obj(
+    _NS + "unifiedRoleAssignment",
+    {
+        "principalId": KEY,
+        "roleDefinitionId": KEY,
+        "directoryScopeId": nullable(text(256, min_length=1)),
+        "appScopeId": nullable(TEXT),
+    },
+    required=("principalId", "roleDefinitionId"),
+)
 
 _SCHEDULE = obj(
     _NS + "requestSchedule",

@@ -422,6 +422,16 @@ def create_app(
     async def graph_error(request: Request, exc: GraphError) -> Response:
         return _graph_error_response(request, exc.status, exc.code, exc.message, exc.headers)
 
+    @api.exception_handler(Exception)
+    async def failed(request: Request, exc: Exception) -> Response:
+        # A bug in a route: Graph's error body (never Starlette's plain text); the gateway logs it.
+        return _graph_error_response(
+            request,
+            500,
+            "generalException",
+            "The Range endpoint failed on this request; the server log names its request-id.",
+        )
+
     @api.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         return _graph_error_response(request, 400, BAD_REQUEST, "The request is not valid.")

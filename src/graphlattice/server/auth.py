@@ -122,13 +122,10 @@ def mint_token(secret: bytes, tenant_id: str, principal: Principal) -> str:
 def read_token(secret: bytes, token: str) -> TokenClaims | None:
     """The claims of a token this folder signed; None for anything else (malformed, forged, foreign)."""
     parts = token.split(".")
-    if len(parts) != 3 or not all(parts):
-        return None
-    try:
-        signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
-    except UnicodeEncodeError:
-        return None
-    if not hmac.compare_digest(_sign(secret, signing_input), parts[2]):
+    if len(parts) != 3 or not all(parts) or not token.isascii():
+        return None  # a JWT is three base64url segments: ASCII only (compare_digest refuses other text)
+    signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
+    if not hmac.compare_digest(_sign(secret, signing_input).encode("ascii"), parts[2].encode("ascii")):
         return None
     try:
         claims = orjson.loads(_unb64(parts[1]))

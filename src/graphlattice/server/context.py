@@ -12,19 +12,33 @@ from fastapi import Request
 from fastapi.responses import Response
 from starlette.datastructures import Headers
 
+from graphlattice.errors import InvalidValue
+from graphlattice.range.schema import Spec, check
 from graphlattice.server import access as A
 from graphlattice.server.auth import Principal
-from graphlattice.server.errors import GraphError, bad_request, not_implemented
+from graphlattice.server.errors import GraphError, bad_request, invalid_value, not_implemented
 from graphlattice.server.odata import ListSpec, Query, TokenSigner, next_link, project, select_rows
 from graphlattice.server.service import RangeService, Views
 
-__all__ = ["GRAPH_JSON", "GraphContext", "RowCache", "graph", "no_content", "read_json"]
+__all__ = [
+    "BODY_LIMIT",
+    "GRAPH_JSON",
+    "GraphContext",
+    "RowCache",
+    "check_body",
+    "graph",
+    "no_content",
+    "read_body",
+    "read_json",
+]
 
 Json = dict[str, Any]
 GRAPH_JSON = (
     "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 )
 SCOPE_KEY = "graphlattice"
+BODY_LIMIT = 1_000_000
+"""Bytes of a request body (a write's body is a few kilobytes; ``$batch`` has its own, larger limit)."""
 
 
 class RowCache:
@@ -181,8 +195,12 @@ def no_content() -> Response:
 
 
 async def read_json(request: Request, *, required: bool = True) -> Json:
-    """The request body as a JSON object (400 when it is not one)."""
-    raw = await request.body()
+    """The request body as a JSON object (400 when it is not one, 413 when it is too large)."""
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > BODY_LIMIT:
+            raise GraphError(413, "Request_EntityTooLarge", f"The request body exceeds {BODY_LIMIT} bytes.")
     if not raw.strip():
         if required:
             raise bad_request("The request body is empty; a JSON object is expected.")
@@ -194,3 +212,19 @@ async def read_json(request: Request, *, required: bool = True) -> Json:
     if not isinstance(value, dict):
         raise bad_request("The request body must be a JSON object.")
     return value
+
+
+def check_body(spec: Spec, body: Json) -> Json:
+    """``body`` as sent, once it fits its resource's Graph types and limits (see
+    :mod:`graphlattice.range.writes`); Graph's 400 for the resource when it does not. The action reads the
+    values again, and a response may echo them as they came."""
+    try:
+        check(spec, body, "")
+    except InvalidValue as exc:
+        raise invalid_value(spec.graph_type, exc) from None
+    return body
+
+
+async def read_body(request: Request, spec: Spec, *, required: bool = True) -> Json:
+    """The request body as a JSON object that fits ``spec`` (see :func:`check_body`)."""
+    return check_body(spec, await read_json(request, required=required))

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 
 import orjson
 
+from graphlattice.errors import InvalidValue
+
 __all__ = [
     "BAD_REQUEST",
     "FORBIDDEN",
@@ -33,6 +35,7 @@ __all__ = [
     "GraphError",
     "bad_request",
     "error_body",
+    "invalid_value",
     "method_not_allowed",
     "not_found",
     "not_implemented",
@@ -83,6 +86,45 @@ def not_implemented(what: str) -> GraphError:
         NOT_IMPLEMENTED,
         f"{what} is not served by the GraphLattice Range (see docs/graph-parity.md).",
     )
+
+
+_NS = "microsoft.graph."
+_DIALECTS: dict[str, tuple[str, str]] = {
+    # Conditional Access answers a body that does not fit its type with code BadRequest and error 1007.
+    _NS + "conditionalAccessPolicy": (
+        "BadRequest",
+        "1007: Incoming ConditionalAccessPolicy object is null or does not match the schema of "
+        "ConditionalAccessPolicy type. {detail}",
+    ),
+    # The authentication methods service names the property: "Invalid LifetimeInMinutes specified. ..."
+    _NS + "temporaryAccessPassAuthenticationMethod": ("badRequest", "Invalid {Property} specified. {detail}"),
+    _NS + "temporaryAccessPassAuthenticationMethodConfiguration": (
+        "badRequest",
+        "Invalid {Property} specified. {detail}",
+    ),
+    "resetPassword parameters": (
+        BAD_REQUEST,
+        "The specified password does not comply with password complexity requirements. Please provide a "
+        "different password. ({detail})",
+    ),
+    _NS + "user": (
+        BAD_REQUEST,
+        "Invalid value specified for property '{property}' of resource 'User'. {detail}",
+    ),
+}
+"""How Graph words a 400 for a body that breaks its resource's types or limits (code, message template);
+other resources answer ``Request_BadRequest`` naming the property."""
+
+
+def invalid_value(graph_type: str, exc: InvalidValue, names: Mapping[str, str] | None = None) -> GraphError:
+    """Graph's 400 for ``exc`` in a body of ``graph_type``; ``names`` maps action parameters back to the
+    Graph properties they came from."""
+    prop = (names or {}).get(exc.field, exc.field)
+    top = prop.split(".", 1)[0].split("[", 1)[0]
+    detail = f"{prop} {exc.reason}."
+    code, template = _DIALECTS.get(graph_type, (BAD_REQUEST, "{detail}"))
+    message = template.format(detail=detail, property=prop, Property=top[:1].upper() + top[1:])
+    return GraphError(400, code, message)
 
 
 def error_body(code: str, message: str, request_id: str, client_request_id: str) -> bytes:

@@ -5,13 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from graphlattice.errors import ActionDenied, RangeBusy, RangeError
+from graphlattice.errors import ActionDenied, InvalidValue, RangeBusy, RangeError
 from graphlattice.range.actions import ActionResult
+from graphlattice.range.schema import Spec, json_schema
 from graphlattice.server import access as A
 from graphlattice.server.context import GraphContext
-from graphlattice.server.errors import FORBIDDEN, UNAVAILABLE, GraphError, bad_request, not_found
+from graphlattice.server.errors import (
+    FORBIDDEN,
+    UNAVAILABLE,
+    GraphError,
+    bad_request,
+    invalid_value,
+    not_found,
+)
 
-__all__ = ["NS", "act", "directory_shape", "user_or_404", "with_sign_in_activity", "without"]
+__all__ = ["NS", "act", "body_schema", "directory_shape", "user_or_404", "with_sign_in_activity", "without"]
 
 Json = dict[str, Any]
 NS = "#microsoft.graph."
@@ -33,21 +41,49 @@ USER_SELECT_ONLY = frozenset({"signInActivity", "signInSessionsValidFromDateTime
 """Properties Graph returns only when selected, in beta too."""
 
 
-def act(ctx: GraphContext, action: str, params: Mapping[str, Any], access: A.Access) -> ActionResult:
+POLICY_RULES_FAILED = "RoleAssignmentRequestPolicyValidationFailed"
+
+
+def act(
+    ctx: GraphContext,
+    action: str,
+    params: Mapping[str, Any],
+    access: A.Access,
+    *,
+    body: Spec | None = None,
+    names: Mapping[str, str] | None = None,
+) -> ActionResult:
     """Carry out a Range action as the signed-in user; refusals become Graph errors (403 for missing
     privileges, 400 for what the service itself refuses, e.g. a lifetime outside the policy; 503 with
-    ``Retry-After`` when another process kept the range's folder locked too long, nothing changed)."""
+    ``Retry-After`` when another process kept the range's folder locked too long, nothing changed).
+
+    A parameter the action refuses is answered as Graph answers a bad property of ``body`` (the resource
+    the request wrote); ``names`` maps the action's parameters back to that resource's properties."""
     actor = ctx.actor(access)
     try:
         return ctx.service.act(action, dict(params), actor=actor)
+    except InvalidValue as exc:
+        raise invalid_value(body.graph_type if body is not None else "", exc, names) from None
     except ActionDenied as denied:
         if denied.reason.startswith("Insufficient privileges"):
             raise GraphError(403, FORBIDDEN, denied.reason) from None
+        if denied.reason.startswith("The following policy rules failed"):
+            raise GraphError(400, POLICY_RULES_FAILED, denied.reason) from None
         raise bad_request(denied.reason) from None
     except RangeBusy as busy:
         raise GraphError(503, UNAVAILABLE, str(busy), headers={"Retry-After": "1"}) from None
     except RangeError as exc:
         raise bad_request(str(exc)) from None
+
+
+def body_schema(spec: Spec) -> dict[str, Any]:
+    """The OpenAPI ``requestBody`` of a route whose body ``spec`` describes (what ``read_body`` checks)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": json_schema(spec)}},
+        }
+    }
 
 
 def user_or_404(ctx: GraphContext, key: str) -> Json:

@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from graphlattice.range import writes as W
 from graphlattice.server import access as A
-from graphlattice.server.context import graph, no_content, read_json
+from graphlattice.server.context import check_body, graph, no_content, read_json
 from graphlattice.server.errors import bad_request, not_found, not_implemented
 from graphlattice.server.odata import ListSpec
 from graphlattice.server.routers._common import (
@@ -17,6 +18,7 @@ from graphlattice.server.routers._common import (
     SIGN_IN_TIMES,
     SP_NAV,
     act,
+    body_schema,
     directory_shape,
     user_or_404,
     user_shape,
@@ -127,15 +129,15 @@ async def get_user(request: Request, user_id: str) -> Response:
     return ctx.entity("users", user_or_404(ctx, user_id), shape=user_shape(ctx), post=post)
 
 
-@router.patch("/users/{user_id}")
+@router.patch("/users/{user_id}", openapi_extra=body_schema(W.USER_PATCH))
 async def update_user(request: Request, user_id: str) -> Response:
     ctx = graph(request)
     user = user_or_404(ctx, user_id)
     body = await read_json(request)
-    other = sorted(set(body) - {"accountEnabled", "@odata.type"})
+    other = sorted(k for k in body if k != "accountEnabled" and "@" not in k)
     if other:
         raise not_implemented(f"Updating user properties other than accountEnabled ({', '.join(other)})")
-    enabled = body.get("accountEnabled")
+    enabled = check_body(W.USER_PATCH, body).get("accountEnabled")
     if not isinstance(enabled, bool):
         raise bad_request("accountEnabled must be true or false.")
     act(ctx, "enable-user" if enabled else "disable-user", {"user": user["id"]}, A.WRITE_USER)

@@ -9,11 +9,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from graphlattice.range import writes as W
 from graphlattice.server import access as A
-from graphlattice.server.context import GraphContext, graph, no_content, read_json
+from graphlattice.server.context import GraphContext, graph, no_content, read_body
 from graphlattice.server.errors import bad_request, method_not_allowed, not_found, not_implemented
 from graphlattice.server.odata import ListSpec
-from graphlattice.server.routers._common import NS, act, user_or_404
+from graphlattice.server.routers._common import NS, act, body_schema, user_or_404
 
 router = APIRouter()
 Json = dict[str, Any]
@@ -36,7 +37,11 @@ DELETABLE = frozenset(TYPED) - {"passwordMethods"}
 _CANONICAL = {name.casefold(): name for name in (*TYPED, *BETA_ONLY)}
 # Query options on method collections: Graph supports none of them (reference/graph.md §1.1).
 METHODS = ListSpec("AuthenticationMethod")
-_TAP_FIELDS = frozenset({"@odata.type", "startDateTime", "lifetimeInMinutes", "isUsableOnce"})
+_TAP_PARAMS = {
+    "startDateTime": "start",
+    "lifetimeInMinutes": "lifetime_minutes",
+    "isUsableOnce": "usable_once",
+}
 
 
 def _no_query_options(ctx: GraphContext) -> None:
@@ -89,7 +94,10 @@ async def get_method(request: Request, user_id: str, method_id: str) -> Response
     return ctx.entity(_context(ctx, user, "methods"), method)
 
 
-@router.post("/users/{user_id}/authentication/methods/{method_id}/resetPassword")
+@router.post(
+    "/users/{user_id}/authentication/methods/{method_id}/resetPassword",
+    openapi_extra=body_schema(W.PASSWORD_RESET),
+)
 async def reset_password(request: Request, user_id: str, method_id: str) -> Response:
     ctx = graph(request)
     user = user_or_404(ctx, user_id)
@@ -100,17 +108,19 @@ async def reset_password(request: Request, user_id: str, method_id: str) -> Resp
         raise bad_request(
             "resetPassword applies to the password method (28c10230-6103-485e-b985-444c60001490)."
         )
-    body = await read_json(request, required=False)
-    unknown = sorted(set(body) - {"newPassword"})
-    if unknown:
-        raise bad_request(f"Unknown parameter(s) for resetPassword: {', '.join(unknown)}.")
+    body = await read_body(request, W.PASSWORD_RESET, required=False)
     new = body.get("newPassword")
-    if new is not None and (not isinstance(new, str) or not new):
-        raise bad_request("newPassword must be a non-empty string.")
     params: Json = {"user": user["id"]}
     if new:
         params["password"] = new
-    result = act(ctx, "reset-password", params, A.RESET_PASSWORD)
+    result = act(
+        ctx,
+        "reset-password",
+        params,
+        A.RESET_PASSWORD,
+        body=W.PASSWORD_RESET,
+        names={"password": "newPassword"},
+    )
     op_id = str(uuid.uuid4())
     now = ctx.service.range.now.strftime("%Y-%m-%dT%H:%M:%SZ")
     ctx.service.operations[op_id] = {
@@ -167,40 +177,29 @@ async def get_typed(request: Request, user_id: str, collection: str, method_id: 
     return ctx.entity(_context(ctx, user, name), method)
 
 
-@router.post("/users/{user_id}/authentication/{collection}")
+@router.post("/users/{user_id}/authentication/{collection}", openapi_extra=body_schema(W.TAP_CREATE))
 async def create_typed(request: Request, user_id: str, collection: str) -> Response:
     ctx = graph(request)
     name = _typed(ctx, collection)
     user = user_or_404(ctx, user_id)
     if name != "temporaryAccessPassMethods":
         raise not_implemented(f"POST /users/{{id}}/authentication/{name}")
-    body = await read_json(request, required=False)
-    unknown = sorted(set(body) - _TAP_FIELDS)
-    if unknown:
-        raise bad_request(
-            f"Property '{unknown[0]}' does not exist on type "
-            "'microsoft.graph.temporaryAccessPassAuthenticationMethod'."
-        )
+    body = await read_body(request, W.TAP_CREATE, required=False)
     kind = body.get("@odata.type")
     if kind is not None and str(kind).casefold() != (NS + TYPED[name]).casefold():
         raise bad_request(f"'@odata.type' must be {NS + TYPED[name]}.")
     params: Json = {"user": user["id"]}
-    lifetime = body.get("lifetimeInMinutes")
-    if lifetime is not None:
-        if isinstance(lifetime, bool) or not isinstance(lifetime, int):
-            raise bad_request("lifetimeInMinutes must be an integer (10-43200).")
-        params["lifetime_minutes"] = lifetime
-    once = body.get("isUsableOnce")
-    if once is not None:
-        if not isinstance(once, bool):
-            raise bad_request("isUsableOnce must be true or false.")
-        params["usable_once"] = once
-    start = body.get("startDateTime")
-    if start is not None:
-        if not isinstance(start, str):
-            raise bad_request("startDateTime must be an ISO 8601 date and time.")
-        params["start"] = start
-    result = act(ctx, "issue-tap", params, A.method_access(name, write=True))
+    for prop, param in _TAP_PARAMS.items():
+        if body.get(prop) is not None:
+            params[param] = body[prop]
+    result = act(
+        ctx,
+        "issue-tap",
+        params,
+        A.method_access(name, write=True),
+        body=W.TAP_CREATE,
+        names={param: prop for prop, param in _TAP_PARAMS.items()},
+    )
     method = dict(result.data["method"])
     location = f"{ctx.root}/users/{user['id']}/authentication/{name}/{method['id']}"
     payload = {"@odata.context": ctx.metadata(_context(ctx, user, name) + "/$entity"), **method}

@@ -8,12 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from graphlattice.range import writes as W
 from graphlattice.server import access as A
-from graphlattice.server.context import GraphContext, graph, no_content, read_json
+from graphlattice.server.context import GraphContext, graph, no_content, read_body, read_json
 from graphlattice.server.errors import bad_request, not_found, not_implemented
 from graphlattice.server.filters import Filter
 from graphlattice.server.odata import ListSpec, parse_expand
-from graphlattice.server.routers._common import NS, act, without
+from graphlattice.server.routers._common import NS, act, body_schema, without
 
 router = APIRouter()
 Json = dict[str, Any]
@@ -92,52 +93,35 @@ async def get_ca(request: Request, policy_id: str) -> Response:
     )
 
 
-_CA_WRITABLE = frozenset(
-    {"displayName", "state", "conditions", "grantControls", "sessionControls", "description", "templateId"}
-)
-
-
-@router.post("/identity/conditionalAccess/policies")
+@router.post("/identity/conditionalAccess/policies", openapi_extra=body_schema(W.CA_POLICY_CREATE))
 async def create_ca(request: Request) -> Response:
     ctx = graph(request)
-    body = await read_json(request)
-    extra = sorted(set(body) - _CA_WRITABLE - {"@odata.type", "id", "createdDateTime", "modifiedDateTime"})
-    if extra:
-        raise bad_request(
-            f"Property '{extra[0]}' does not exist on type 'microsoft.graph.conditionalAccessPolicy'."
-        )
-    if not isinstance(body.get("displayName"), str) or not body["displayName"].strip():
-        raise bad_request("displayName is required.")
-    if not isinstance(body.get("conditions"), dict):
-        raise bad_request("conditions is required (an object).")
-    if body.get("state") not in ("enabled", "disabled", "enabledForReportingButNotEnforced"):
-        raise bad_request("state must be enabled, disabled or enabledForReportingButNotEnforced.")
-    policy = {k: v for k, v in body.items() if k in _CA_WRITABLE}
-    result = act(ctx, "create-ca-policy", {"policy": policy}, A.WRITE_CONDITIONAL_ACCESS)
+    body = await read_body(request, W.CA_POLICY_CREATE)
+    policy = {k: v for k, v in body.items() if k in W.CA_POLICY_PATCH.fields}
+    result = act(ctx, "create-ca-policy", {"policy": policy}, A.WRITE_CONDITIONAL_ACCESS, body=W.CA_POLICY)
     created = _one(ctx.service.views().items("conditionalAccessPolicies"), str(result.data["id"]))
     payload = {"@odata.context": ctx.metadata("identity/conditionalAccess/policies/$entity"), **created}
     location = f"{ctx.root}/identity/conditionalAccess/policies/{created['id']}"
     return ctx.json(payload, status=201, headers={"Location": location})
 
 
-@router.patch("/identity/conditionalAccess/policies/{policy_id}")
+@router.patch(
+    "/identity/conditionalAccess/policies/{policy_id}", openapi_extra=body_schema(W.CA_POLICY_PATCH)
+)
 async def update_ca(request: Request, policy_id: str) -> Response:
     ctx = graph(request)
     policy = _one(ctx.views.items("conditionalAccessPolicies"), policy_id)
-    body = await read_json(request)
-    patch = {k: v for k, v in body.items() if k != "@odata.type"}
-    extra = sorted(set(patch) - _CA_WRITABLE)
-    if extra:
-        raise bad_request(f"Property '{extra[0]}' cannot be updated on a conditionalAccessPolicy.")
-    if "state" in patch and patch["state"] not in (
-        "enabled",
-        "disabled",
-        "enabledForReportingButNotEnforced",
-    ):
-        raise bad_request("state must be enabled, disabled or enabledForReportingButNotEnforced.")
+    body = await read_body(request, W.CA_POLICY_PATCH)
+    patch = {k: v for k, v in body.items() if "@" not in k}
     if not patch:
         return no_content()
-    act(ctx, "update-ca-policy", {"policy": policy["id"], "patch": patch}, A.WRITE_CONDITIONAL_ACCESS)
+    act(
+        ctx,
+        "update-ca-policy",
+        {"policy": policy["id"], "patch": patch},
+        A.WRITE_CONDITIONAL_ACCESS,
+        body=W.CA_POLICY_PATCH,
+    )
     return no_content()
 
 
@@ -266,57 +250,46 @@ _TAP_FIELDS = {
     "maximumLifetimeInMinutes": "max_lifetime",
     "defaultLength": "length",
 }
+_TAP_PARAMS = {param: prop for prop, param in _TAP_FIELDS.items()}
+_TAP_CONFIGURATION = NS + "temporaryAccessPassAuthenticationMethodConfiguration"
 
 
-def _targets(value: Any, name: str) -> list[str]:
-    if not isinstance(value, list):
-        raise bad_request(f"{name} must be a list of targets.")
-    out: list[str] = []
-    for target in value:
-        if not isinstance(target, dict) or not isinstance(target.get("id"), str):
-            raise bad_request(f"Each of {name} needs an 'id'.")
-        out.append(target["id"])
-    return out
-
-
-@router.patch("/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{config_id}")
+@router.patch(
+    "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{config_id}",
+    openapi_extra=body_schema(W.TAP_CONFIGURATION),
+)
 async def update_configuration(request: Request, config_id: str) -> Response:
     ctx = graph(request)
-    body = await read_json(request)
     if config_id.casefold() != "temporaryaccesspass":
+        await read_json(request)
         _one(_configurations(ctx), config_id)
         if ctx.principal.kind == "app":
             ctx.authorize(A.WRITE_METHODS_POLICY)
         raise not_implemented(
             f"Changing the {config_id} configuration (the Range changes the TemporaryAccessPass one)"
         )
+    body = await read_body(request, W.TAP_CONFIGURATION)
     kind = body.get("@odata.type")
-    if (
-        kind is not None
-        and str(kind).casefold() != (NS + "temporaryAccessPassAuthenticationMethodConfiguration").casefold()
-    ):
-        raise bad_request(f"'@odata.type' must be {NS}temporaryAccessPassAuthenticationMethodConfiguration.")
+    if kind is not None and str(kind).casefold() != _TAP_CONFIGURATION.casefold():
+        raise bad_request(f"'@odata.type' must be {_TAP_CONFIGURATION}.")
     params: Json = {}
     for key, value in body.items():
-        if key in ("@odata.type", "id"):
-            continue
         if key in _TAP_FIELDS:
             params[_TAP_FIELDS[key]] = value
         elif key == "includeTargets":
-            params["include_groups"] = _targets(value, key)
+            params["include_groups"] = [target["id"] for target in value]
         elif key == "excludeTargets":
-            params["exclude_groups"] = _targets(value, key)
-        else:
-            raise not_implemented(f"Changing '{key}' of the TemporaryAccessPass configuration")
+            params["exclude_groups"] = [target["id"] for target in value]
     if not params:
         return no_content()
-    for key in ("usable_once",):
-        if key in params and not isinstance(params[key], bool):
-            raise bad_request("isUsableOnce must be true or false.")
-    for key in ("default_lifetime", "min_lifetime", "max_lifetime", "length"):
-        if key in params and (isinstance(params[key], bool) or not isinstance(params[key], int)):
-            raise bad_request(f"{key.replace('_', ' ')} must be an integer.")
-    act(ctx, "update-tap-policy", params, A.WRITE_METHODS_POLICY)
+    act(
+        ctx,
+        "update-tap-policy",
+        params,
+        A.WRITE_METHODS_POLICY,
+        body=W.TAP_CONFIGURATION,
+        names={**_TAP_PARAMS, "include_groups": "includeTargets", "exclude_groups": "excludeTargets"},
+    )
     return no_content()
 
 

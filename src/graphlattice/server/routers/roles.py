@@ -8,11 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from graphlattice.range import writes as W
 from graphlattice.server import access as A
-from graphlattice.server.context import GraphContext, graph, no_content, read_json
+from graphlattice.server.context import GraphContext, graph, no_content, read_body
 from graphlattice.server.errors import bad_request, not_found, not_implemented
 from graphlattice.server.odata import ListSpec, parse_expand
-from graphlattice.server.routers._common import act, directory_shape
+from graphlattice.server.routers._common import act, body_schema, directory_shape
 
 router = APIRouter()
 Json = dict[str, Any]
@@ -135,14 +136,12 @@ def _principal_and_role(ctx: GraphContext, body: Json) -> tuple[str, str]:
     return principal, role
 
 
-@router.post(f"{BASE}/roleAssignments")
+@router.post(f"{BASE}/roleAssignments", openapi_extra=body_schema(W.ROLE_ASSIGNMENT))
 async def create_assignment(request: Request) -> Response:
     ctx = graph(request)
-    body = await read_json(request)
+    body = await read_body(request, W.ROLE_ASSIGNMENT)
     principal, role = _principal_and_role(ctx, body)
-    scope = body.get("directoryScopeId", "/")
-    if not isinstance(scope, str):
-        raise bad_request("directoryScopeId must be a string.")
+    scope = body.get("directoryScopeId") or "/"
     result = act(ctx, "assign-role", {"principal": principal, "role": role, "scope": scope}, A.WRITE_ROLES)
     created = _one(ctx.service.views().items("roleAssignments"), str(result.data["id"]))
     payload = {"@odata.context": ctx.metadata("roleManagement/directory/roleAssignments/$entity"), **created}
@@ -205,6 +204,9 @@ async def get_instance(request: Request, instance_id: str) -> Response:
 # ---- schedule requests ----------------------------------------------------------------------------------
 
 
+_NAMES = {"duration": "scheduleInfo.expiration.duration", "justification": "justification"}
+
+
 def _duration(body: Json) -> str | None:
     info = body.get("scheduleInfo")
     if info is None:
@@ -248,10 +250,10 @@ def _request_response(
     return ctx.json(payload, status=201)
 
 
-@router.post(f"{BASE}/roleEligibilityScheduleRequests")
+@router.post(f"{BASE}/roleEligibilityScheduleRequests", openapi_extra=body_schema(W.ROLE_SCHEDULE_REQUEST))
 async def eligibility_request(request: Request) -> Response:
     ctx = graph(request)
-    body = await read_json(request)
+    body = await read_body(request, W.ROLE_SCHEDULE_REQUEST)
     principal, role = _principal_and_role(ctx, body)
     action = body.get("action")
     params: Json = {"principal": principal, "role": role}
@@ -261,7 +263,9 @@ async def eligibility_request(request: Request) -> Response:
             params["duration"] = duration
         if isinstance(body.get("justification"), str):
             params["justification"] = body["justification"]
-        result = act(ctx, "add-eligibility", params, A.WRITE_ROLES)
+        result = act(
+            ctx, "add-eligibility", params, A.WRITE_ROLES, body=W.ROLE_SCHEDULE_REQUEST, names=_NAMES
+        )
     elif action == "adminRemove":
         result = act(ctx, "remove-eligibility", params, A.WRITE_ROLES)
     else:
@@ -271,10 +275,10 @@ async def eligibility_request(request: Request) -> Response:
     )
 
 
-@router.post(f"{BASE}/roleAssignmentScheduleRequests")
+@router.post(f"{BASE}/roleAssignmentScheduleRequests", openapi_extra=body_schema(W.ROLE_SCHEDULE_REQUEST))
 async def assignment_request(request: Request) -> Response:
     ctx = graph(request)
-    body = await read_json(request)
+    body = await read_body(request, W.ROLE_SCHEDULE_REQUEST)
     principal, role = _principal_and_role(ctx, body)
     action = body.get("action")
     if action == "selfActivate":
@@ -286,13 +290,13 @@ async def assignment_request(request: Request) -> Response:
             params["duration"] = duration
         if isinstance(body.get("justification"), str):
             params["justification"] = body["justification"]
-        result = act(ctx, "activate-role", params, A.WRITE_ROLES)
+        result = act(ctx, "activate-role", params, A.WRITE_ROLES, body=W.ROLE_SCHEDULE_REQUEST, names=_NAMES)
         status = str(result.data.get("status") or "Provisioned")
         return _request_response(
             ctx, "roleAssignmentScheduleRequests", body, result.data.get("request"), status
         )
     if action == "adminAssign":
-        scope = body.get("directoryScopeId", "/")
+        scope = body.get("directoryScopeId") or "/"
         result = act(
             ctx, "assign-role", {"principal": principal, "role": role, "scope": scope}, A.WRITE_ROLES
         )
