@@ -16,10 +16,11 @@ import uvicorn
 
 from graphlattice.errors import UsageError
 from graphlattice.server.app import create_app
+from graphlattice.server.protocol import Limits, guarded_protocol
 from graphlattice.server.service import RangeService
 from graphlattice.server.throttle import Budgets
 
-__all__ = ["RunningServer", "background", "bind", "run"]
+__all__ = ["Limits", "RunningServer", "background", "bind", "run"]
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -41,14 +42,16 @@ def _url(host: str, sock: socket.socket) -> str:
     return f"http://{shown}:{port}"
 
 
-def _server(app: object) -> uvicorn.Server:
+def _server(app: object, limits: Limits) -> uvicorn.Server:
     config = uvicorn.Config(
         app,  # type: ignore[arg-type]
+        http=guarded_protocol(limits),  # h11, with a request deadline and a connection cap
         log_level="warning",
         access_log=False,
         date_header=False,  # the gateway sends Date from the Range's clock
         lifespan="off",
-        timeout_keep_alive=30,
+        timeout_keep_alive=limits.keep_alive,
+        h11_max_incomplete_event_size=limits.max_header_bytes,
     )
     return uvicorn.Server(config)
 
@@ -60,11 +63,12 @@ def run(
     port: int = 8000,
     throttle: bool | Budgets = False,
     announce: Callable[[str], None] = print,
+    limits: Limits | None = None,
 ) -> None:
     """Serve until interrupted; ``announce(base_url)`` once the server accepts connections."""
     app = create_app(state_dir, throttle=throttle)
     sock = bind(host, port)
-    server = _server(app)
+    server = _server(app, limits or Limits())
 
     async def main() -> None:
         task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -99,12 +103,13 @@ def background(
     host: str = "127.0.0.1",
     port: int = 0,
     throttle: bool | Budgets = False,
+    limits: Limits | None = None,
 ) -> Iterator[RunningServer]:
     """A real uvicorn server on a background thread for the duration of the ``with`` block."""
     service = RangeService(state_dir)
     app = create_app(throttle=throttle, service=service)
     sock = bind(host, port)
-    server = _server(app)
+    server = _server(app, limits or Limits())
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="graph-range")
     thread.start()
     deadline = time.monotonic() + 20
