@@ -923,10 +923,13 @@ def range_hint(state_dir: Path | None, list_only: bool) -> None:
 @range_group.command("reset")
 @_state_option
 def range_reset(state_dir: Path | None) -> None:
-    """Start the scenario over: re-seed the tenant and replay the attacker's timeline exactly."""
-    rng = _open_range(state_dir)
+    """Start the scenario over: re-seed the tenant and replay the attacker's timeline exactly.
+
+    Works on a damaged folder too (a truncated state, a missing seed): the scenario starts over."""
+    from graphlattice.range.engine import Range
+
     with _progress("Replaying the attacker's timeline"):
-        rng.reset()
+        rng = Range.reset_folder(state_dir)
     _stderr().print(
         f"Range reset: {rng.scenario_id} starts over; the clock is at {rng.now:%Y-%m-%d %H:%M} UTC, "
         "no hints taken."

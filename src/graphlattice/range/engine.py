@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
-from graphlattice.errors import ActionDenied, RangeError
+from graphlattice.errors import ActionDenied, RangeBusy, RangeError
 from graphlattice.range.actions import ACTIONS, ActionResult, run_action
 from graphlattice.range.principals import PrincipalIndex, write_index
 from graphlattice.range.state import RangeState
@@ -66,11 +66,28 @@ from graphlattice.tenant.model import Tenant
 if TYPE_CHECKING:
     from graphlattice.range.scenario import Scenario
 
-__all__ = ["ActionResult", "Range", "RangeState", "apply_action", "default_state_dir"]
+__all__ = ["ActionResult", "Range", "RangeState", "SeedDamaged", "apply_action", "default_state_dir"]
 
 RANGE_FORMAT = 1
 _OPTIMISTIC_READS = 5
+_BROKEN = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, RecursionError)
+"""What reading a stored document that was damaged or edited by hand can raise."""
 _SECRET_KEYS = frozenset({"password", "newpassword", "current_password", "code", "temporaryaccesspass"})
+
+
+class SeedDamaged(RangeError):
+    """``seed.json`` is missing, unreadable or cannot be replayed; the scenario file can re-seed."""
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:160] if not isinstance(exc, RangeError) else text[:160]
+
+
+def _damaged(store: RangeStore, what: str) -> RangeError:
+    return RangeError(
+        f"{what}; run 'graphlattice range reset --state {store.root}' to start the scenario over"
+    )
 
 
 def _redact(value: Any) -> Any:
@@ -220,12 +237,23 @@ class Range:
 
     @staticmethod
     def _read(store: RangeStore) -> tuple[RangeState, dict[str, Any], StateVersion, dict[str, Any]]:
-        doc, version = store.read_state()
+        try:
+            doc, version = store.read_state()
+        except RangeError as exc:
+            if store.exists():  # there, but not readable: damaged (or written by something else)
+                raise _damaged(store, str(exc)) from None
+            raise
         if doc.get("format") != RANGE_FORMAT or not isinstance(doc.get("state"), dict):
-            raise RangeError(f"{store.state_path} is not a range state this version can read")
+            raise _damaged(store, f"{store.state_path} is not a range state this version can read")
         meta = doc.get("meta")
         meta = dict(meta) if isinstance(meta, dict) else {}
-        return RangeState.from_json(doc["state"]), meta, version, commit_record(doc)
+        try:
+            state = RangeState.from_json(doc["state"])
+        except RangeBusy:
+            raise
+        except (RangeError, *_BROKEN) as exc:
+            raise _damaged(store, f"{store.state_path} is damaged ({_why(exc)})") from None
+        return state, meta, version, commit_record(doc)
 
     def _load(self) -> None:
         state, meta, version, record = self._read(self._store)
@@ -340,11 +368,13 @@ class Range:
         write_index(self._store, self._state)
 
     def reset(self) -> None:
-        """Re-seed exactly and replay the recorded timeline; hints used go back to zero."""
+        """Re-seed exactly and replay the recorded timeline; hints used go back to zero.
+
+        Raises :class:`SeedDamaged` when ``seed.json`` is missing or cannot be replayed (then
+        :meth:`reset_folder` starts the scenario again from its file).
+        """
         with self._writing():
-            seed = self._store.read_seed()
-            if seed.get("format") != RANGE_FORMAT or not isinstance(seed.get("state"), dict):
-                raise RangeError(f"{self._store.seed_path} is not a seed this version can read")
+            seed = self._seed()
             try:
                 self._state = RangeState.from_json(seed["state"])
                 self._meta["hintsUsed"] = 0
@@ -353,11 +383,69 @@ class Range:
                     with contextlib.suppress(ActionDenied):  # denied when it was first played, too
                         self.act(str(step["action"]), dict(step.get("params") or {}), actor=step.get("actor"))
                 self._save({JOURNAL_FILE: b"".join(self._lines)})
+            except RangeBusy:
+                self._version = None
+                raise
+            except (RangeError, *_BROKEN) as exc:
+                self._version = None
+                raise SeedDamaged(f"{self._store.seed_path} cannot be replayed ({_why(exc)})") from None
             except BaseException:
                 self._version = None
                 raise
             finally:
                 self._recording, self._lines = None, []
+
+    def _seed(self) -> dict[str, Any]:
+        try:
+            seed = self._store.read_seed()
+        except RangeError as exc:
+            raise SeedDamaged(str(exc)) from None
+        timeline = seed.get("timeline")
+        if (
+            seed.get("format") != RANGE_FORMAT
+            or not isinstance(seed.get("state"), dict)
+            or not isinstance(timeline or [], list)
+            or not all(isinstance(step, dict) for step in timeline or [])
+        ):
+            raise SeedDamaged(f"{self._store.seed_path} is not a seed this version can read")
+        return seed
+
+    @classmethod
+    def reset_folder(cls, state_dir: Path | None) -> Range:
+        """``range reset``: start the range in ``state_dir`` over, even when its files are damaged.
+
+        From ``seed.json`` when the state can be read and the seed replayed; otherwise from the scenario
+        file the seed or the state names (a truncated ``state.json``, a missing seed, a torn journal: the
+        range starts over either way). Only when neither says which scenario ran is it an error, naming
+        the command that starts one.
+        """
+        store = RangeStore(state_dir if state_dir is not None else default_state_dir())
+        if not store.exists() and not store.seed_path.exists():
+            raise RangeError(f"no range in {store.root}; run 'graphlattice range start SCENARIO' first")
+        meta: dict[str, Any] = {}
+        try:
+            rng = cls.open(store.root)
+            meta = dict(rng.meta)
+            rng.reset()
+            return rng
+        except RangeBusy:
+            raise
+        except RangeError:
+            pass  # damaged: the scenario file decides
+        for read in (store.read_seed, lambda: store.read_state()[0]):  # what of them can still be read
+            with contextlib.suppress(RangeError, *_BROKEN):
+                found = read().get("meta")
+                meta = {**(found if isinstance(found, dict) else {}), **meta}
+        scenario_id, path = meta.get("scenarioId"), meta.get("scenarioPath")
+        if not isinstance(scenario_id, str) or (scenario_id == "custom" and not path):
+            raise RangeError(
+                f"the range in {store.root} is damaged and does not say which scenario it ran; start one "
+                f"again with 'graphlattice range start SCENARIO --force --state {store.root}'"
+            )
+        from graphlattice.range.scenario import load_scenario
+
+        ref: str | Path = Path(path) if isinstance(path, str) and Path(path).is_file() else scenario_id
+        return cls.start(store.root, load_scenario(ref))
 
     # ---- looking ------------------------------------------------------------------------------------
 
@@ -436,6 +524,16 @@ class Range:
         return copied
 
     def journal(self) -> list[dict[str, Any]]:
+        try:
+            return self._journal()
+        except RangeBusy:
+            raise
+        except RangeError as exc:
+            if self._store.journal_path.exists():
+                raise _damaged(self._store, str(exc)) from None
+            raise
+
+    def _journal(self) -> list[dict[str, Any]]:
         """Every committed journal entry, oldest first (the range is refreshed first).
 
         Read without the lock, like the state: a commit while reading shows as a new state version, and the
