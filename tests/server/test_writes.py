@@ -170,14 +170,14 @@ def test_tap_policy_patch(fresh: RunningServer) -> None:
     config = noor.get(url).json()
     assert config["isUsableOnce"] is True and config["maximumLifetimeInMinutes"] == 480
     assert _range_log(fresh)[-1]["activityDisplayName"] == "Authentication Methods Policy Update"
-    assert_graph_error(noor.patch(url, json={"minimumLifetimeInMinutes": 600}), 400, "Request_BadRequest")
+    assert_graph_error(noor.patch(url, json={"minimumLifetimeInMinutes": 600}), 400, "badRequest")
     assert_graph_error(
         as_user(fresh, ELIF).patch(url, json={"isUsableOnce": False}), 403, "Authorization_RequestDenied"
     )
     too_long = noor.post(
         f"/users/{MIA}/authentication/temporaryAccessPassMethods", json={"lifetimeInMinutes": 600}
     )
-    assert_graph_error(too_long, 400, "Request_BadRequest")
+    assert_graph_error(too_long, 400, "badRequest")  # "Invalid LifetimeInMinutes specified. ..."
 
 
 def test_conditional_access_create_and_update(fresh: RunningServer) -> None:
@@ -214,7 +214,7 @@ def test_conditional_access_create_and_update(fresh: RunningServer) -> None:
     assert_graph_error(
         noor.post("/identity/conditionalAccess/policies", json={"displayName": "x"}),
         400,
-        "Request_BadRequest",
+        "BadRequest",  # Conditional Access: "1007: Incoming ConditionalAccessPolicy object is null or ..."
     )
 
 

@@ -39,6 +39,7 @@ Contract notes for the scenario layer (deviations from, and additions to, the sh
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -88,6 +89,24 @@ def _damaged(store: RangeStore, what: str) -> RangeError:
     return RangeError(
         f"{what}; run 'graphlattice range reset --state {store.root}' to start the scenario over"
     )
+
+
+_META_TEXT = re.compile(rb'"(scenarioId|scenarioPath)":"((?:[^"\\\\]|\\\\.){1,4096})"')
+
+
+def _salvage_meta(path: Path) -> dict[str, Any]:
+    """The scenario a state file names, read from its text when the file is cut short (its ``meta`` comes
+    before the state itself, keys being sorted)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(65536)
+    except OSError:
+        return {}
+    found: dict[str, Any] = {}
+    for key, raw in _META_TEXT.findall(head):
+        with contextlib.suppress(ValueError):
+            found.setdefault(key.decode(), orjson.loads(b'"' + raw + b'"'))
+    return found
 
 
 def _redact(value: Any) -> Any:
@@ -436,6 +455,8 @@ class Range:
             with contextlib.suppress(RangeError, *_BROKEN):
                 found = read().get("meta")
                 meta = {**(found if isinstance(found, dict) else {}), **meta}
+        if "scenarioId" not in meta:
+            meta.update(_salvage_meta(store.state_path))
         scenario_id, path = meta.get("scenarioId"), meta.get("scenarioPath")
         if not isinstance(scenario_id, str) or (scenario_id == "custom" and not path):
             raise RangeError(

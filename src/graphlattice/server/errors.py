@@ -39,6 +39,7 @@ __all__ = [
     "method_not_allowed",
     "not_found",
     "not_implemented",
+    "refused",
 ]
 
 BAD_REQUEST = "Request_BadRequest"
@@ -114,6 +115,13 @@ _DIALECTS: dict[str, tuple[str, str]] = {
 }
 """How Graph words a 400 for a body that breaks its resource's types or limits (code, message template);
 other resources answer ``Request_BadRequest`` naming the property."""
+
+
+def refused(graph_type: str, reason: str) -> GraphError:
+    """Graph's 400 when the service refuses a well-formed body of ``graph_type`` (e.g. a pass lifetime
+    outside the tenant's policy): that resource's error code, the service's reason."""
+    code, _ = _DIALECTS.get(graph_type, (BAD_REQUEST, ""))
+    return GraphError(400, code, reason)
 
 
 def invalid_value(graph_type: str, exc: InvalidValue, names: Mapping[str, str] | None = None) -> GraphError:

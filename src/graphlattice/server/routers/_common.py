@@ -17,6 +17,7 @@ from graphlattice.server.errors import (
     bad_request,
     invalid_value,
     not_found,
+    refused,
 )
 
 __all__ = ["NS", "act", "body_schema", "directory_shape", "user_or_404", "with_sign_in_activity", "without"]
@@ -69,7 +70,7 @@ def act(
             raise GraphError(403, FORBIDDEN, denied.reason) from None
         if denied.reason.startswith("The following policy rules failed"):
             raise GraphError(400, POLICY_RULES_FAILED, denied.reason) from None
-        raise bad_request(denied.reason) from None
+        raise refused(body.graph_type if body is not None else "", denied.reason) from None
     except RangeBusy as busy:
         raise GraphError(503, UNAVAILABLE, str(busy), headers={"Retry-After": "1"}) from None
     except RangeError as exc:
