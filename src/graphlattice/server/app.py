@@ -51,7 +51,7 @@ from graphlattice.server.routers import (
 from graphlattice.server.service import RangeService
 from graphlattice.server.throttle import Budgets, Throttle
 
-__all__ = ["GraphGateway", "create_app"]
+__all__ = ["GraphGateway", "create_app", "routes"]
 
 log = logging.getLogger("graphlattice.server")
 
@@ -398,6 +398,15 @@ def _graph_error_response(
     return Response(body, status_code=status, media_type=GRAPH_JSON, headers=headers)
 
 
+def routes() -> FastAPI:
+    """The Graph routes the gateway serves (paths below the version; see :mod:`.openapi` for their
+    OpenAPI description)."""
+    api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
+    for module in (methods, directory, directory_roles, tenancy, roles, policies, logs):
+        api.include_router(module.router)
+    return api
+
+
 def create_app(
     state_dir: Path | None = None,
     *,
@@ -408,15 +417,13 @@ def create_app(
 
     ``throttle``: False (no throttling), True (Microsoft's budgets) or a :class:`Budgets` (tests)."""
     svc = service if service is not None else RangeService(state_dir)
-    api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
+    api = routes()
     segments: dict[str, str] = {}
-    for module in (methods, directory, directory_roles, tenancy, roles, policies, logs):
-        api.include_router(module.router)
-        for route in module.router.routes:
-            if isinstance(route, Route):
-                for seg in route.path.split("/"):
-                    if seg and "{" not in seg:
-                        segments.setdefault(seg.casefold(), seg)
+    for route in api.routes:
+        if isinstance(route, Route):
+            for seg in route.path.split("/"):
+                if seg and "{" not in seg:
+                    segments.setdefault(seg.casefold(), seg)
 
     @api.exception_handler(GraphError)
     async def graph_error(request: Request, exc: GraphError) -> Response:

@@ -151,9 +151,13 @@ async def get_location(request: Request, location_id: str) -> Response:
 
 
 @router.post("/identity/conditionalAccess/namedLocations")
+async def create_location(request: Request) -> Response:
+    raise not_implemented("POST on named locations (the Range has no named-location action yet)")
+
+
 @router.patch("/identity/conditionalAccess/namedLocations/{location_id}")
 @router.delete("/identity/conditionalAccess/namedLocations/{location_id}")
-async def write_location(request: Request) -> Response:
+async def write_location(request: Request, location_id: str) -> Response:
     raise not_implemented(f"{request.method} on named locations (the Range has no named-location action yet)")
 
 
