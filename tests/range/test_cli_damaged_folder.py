@@ -10,15 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.range.test_cli_range import one_line_error, run
+from tests.range.test_cli_range import one_line_error, run, start
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("damaged") / "range"
-    proc = run("range", "start", "tap-persistence", "--state", str(folder))
-    assert proc.returncode == 0, proc.stderr
-    return folder
+    return start(tmp_path_factory.mktemp("damaged") / "range")
 
 
 def _truncate(folder: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.range.test_cli_range import one_line_error, run
+from tests.range.test_cli_range import one_line_error, run, start
 
 MIA = "mia.hoffmann"
 FILES = ("state.json", "seed.json", "journal.jsonl", "principals.json")
@@ -23,10 +23,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def started(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("hostile") / "range"
-    proc = run("range", "start", "tap-persistence", "--state", str(folder))
-    assert proc.returncode == 0, proc.stderr
-    return folder
+    return start(tmp_path_factory.mktemp("hostile") / "range")
 
 
 @pytest.mark.parametrize(

@@ -41,13 +41,17 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {name: (folder / name).read_bytes() for name in (STATE_FILE, SEED_FILE)}
 
 
+def start(folder: Path, scenario: str = "tap-persistence") -> Path:
+    """``range start SCENARIO`` in ``folder`` through the real command line."""
+    proc = run("range", "start", scenario, "--state", str(folder))
+    assert proc.returncode == 0, proc.stderr
+    return folder
+
+
 @pytest.fixture(scope="module")
 def started(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tap-persistence range that tests only read or refuse to change."""
-    folder = tmp_path_factory.mktemp("cli") / "range"
-    proc = run("range", "start", "tap-persistence", "--state", str(folder))
-    assert proc.returncode == 0, proc.stderr
-    return folder
+    return start(tmp_path_factory.mktemp("cli") / "range")
 
 
 def test_list() -> None:

@@ -11,24 +11,22 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from graphlattice.cli import main
 from graphlattice.range.actions import ACTIONS
+from tests.fuzzing import EXAMPLES, fuzz_settings
+from tests.range.test_cli_range import start
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6")) * 60
 DOCUMENTED = {0, 2, 3, 4}
 LOGS = ("directoryAudits", "signIns", "ids")
 
@@ -175,24 +173,10 @@ def _without_logs(doc: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def started(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("fuzz-act") / "range"
-    proc = subprocess.run(
-        [sys.executable, "-m", "graphlattice", "range", "start", "tap-persistence", "--state", str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return folder
+    return start(tmp_path_factory.mktemp("fuzz-act") / "range")
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=True,
-    database=None,
-)
+@fuzz_settings(EXAMPLES * 60)
 @given(invocation=invocations())
 def test_range_act_answers_every_input_with_a_documented_exit(
     started: Path,
@@ -227,13 +211,5 @@ _COPIES: dict[Path, Path] = {}
 
 def _pristine(factory: pytest.TempPathFactory, folder: Path) -> Path:
     if folder not in _COPIES:
-        copy = factory.mktemp("fuzz-act-pristine") / "range"
-        proc = subprocess.run(
-            [sys.executable, "-m", "graphlattice", "range", "start", "tap-persistence", "--state", str(copy)],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert proc.returncode == 0, proc.stderr
-        _COPIES[folder] = copy
+        _COPIES[folder] = start(factory.mktemp("fuzz-act-pristine") / "range")
     return _COPIES[folder]

@@ -5,22 +5,20 @@ timeout. Bounded: a few examples per operation (``FUZZ_EXAMPLES`` raises it for 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
 
 from graphlattice.server.openapi import document
 from graphlattice.server.serve import RunningServer, background
+from tests.fuzzing import EXAMPLES, fuzz_settings
 from tests.server.conftest import LUKAS, MIA, NOOR, copy_range
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
 TIMEOUT = 15.0  # seconds: an answer slower than this counts as a hang
 
 
@@ -70,13 +68,7 @@ def _graph_shaped(response: Any) -> None:
 
 
 @SCHEMA.parametrize()
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=True,
-    database=None,
-)
+@fuzz_settings(EXAMPLES)
 def test_the_endpoint_never_fails_on_any_request(
     case: schemathesis.Case, fuzzed: RunningServer, admin_headers: dict[str, str]
 ) -> None:

@@ -153,6 +153,21 @@ def test_reset_password_outside_the_password_policy(fresh: RunningServer, passwo
     assert _files(fresh.service.state_dir) == before
 
 
+def _schedule_request(
+    server: RunningServer, upn: str, kind: str, action: str, principal: str, schedule: Any
+) -> httpx.Response:
+    return as_user(server, upn).post(
+        f"/roleManagement/directory/{kind}ScheduleRequests",
+        json={
+            "action": action,
+            "principalId": principal,
+            "roleDefinitionId": GLOBAL_READER,
+            "directoryScopeId": "/",
+            "scheduleInfo": schedule,
+        },
+    )
+
+
 def _principal_id(server: RunningServer, upn: str) -> str:
     return str(as_user(server, NOOR).get(f"/users/{upn}").json()["id"])
 
@@ -173,43 +188,18 @@ def test_schedule_requests_with_dates_out_of_range_are_400(
 ) -> None:
     before = _files(fresh.service.state_dir)
     lukas = _principal_id(fresh, LUKAS)
-    eligibility = as_user(fresh, NOOR).post(
-        "/roleManagement/directory/roleEligibilityScheduleRequests",
-        json={
-            "action": "adminAssign",
-            "principalId": lukas,
-            "roleDefinitionId": GLOBAL_READER,
-            "directoryScopeId": "/",
-            "scheduleInfo": schedule,
-        },
-    )
+    eligibility = _schedule_request(fresh, NOOR, "roleEligibility", "adminAssign", lukas, schedule)
     assert eligibility.status_code in (400, 501), eligibility.text
     assert set(eligibility.json()["error"]) == {"code", "message", "innerError"}
-    activation = as_user(fresh, LUKAS).post(
-        "/roleManagement/directory/roleAssignmentScheduleRequests",
-        json={
-            "action": "selfActivate",
-            "principalId": lukas,
-            "roleDefinitionId": GLOBAL_READER,
-            "directoryScopeId": "/",
-            "scheduleInfo": schedule,
-        },
-    )
+    activation = _schedule_request(fresh, LUKAS, "roleAssignment", "selfActivate", lukas, schedule)
     assert activation.status_code in (400, 501), activation.text
     assert _files(fresh.service.state_dir) == before
 
 
 def test_an_eligibility_longer_than_the_policy_allows_names_the_rule(fresh: RunningServer) -> None:
-    response = as_user(fresh, NOOR).post(
-        "/roleManagement/directory/roleEligibilityScheduleRequests",
-        json={
-            "action": "adminAssign",
-            "principalId": _principal_id(fresh, MIA),
-            "roleDefinitionId": GLOBAL_READER,
-            "directoryScopeId": "/",
-            "scheduleInfo": {"expiration": {"type": "afterDuration", "duration": "P400D"}},
-        },
-    )
+    year_and_a_month = {"expiration": {"type": "afterDuration", "duration": "P400D"}}
+    mia = _principal_id(fresh, MIA)
+    response = _schedule_request(fresh, NOOR, "roleEligibility", "adminAssign", mia, year_and_a_month)
     error = assert_graph_error(response, 400, "RoleAssignmentRequestPolicyValidationFailed")
     assert '["ExpirationRule"]' in error["message"]
 
