@@ -230,3 +230,29 @@ def test_a_token_with_a_non_ascii_signature_is_401(served: RunningServer) -> Non
         f"{served.url}/v1.0/users", headers={"Authorization": f"Bearer {forged}".encode()}, timeout=30
     )
     assert_graph_error(response, 401, "InvalidAuthenticationToken")
+
+
+@pytest.mark.parametrize(
+    ("rule", "body"),
+    [
+        ("Approval_EndUser_Assignment", {"setting": {"isApprovalRequired": True, "approvalStages": "abc"}}),
+        ("Approval_EndUser_Assignment", {"setting": {"isApprovalRequired": True, "approvalStages": [5]}}),
+        ("Approval_EndUser_Assignment", {"setting": "yes"}),
+        ("Expiration_EndUser_Assignment", {"maximumDuration": "P99999999D"}),
+        ("Expiration_EndUser_Assignment", {"maximumDuration": "PT25H"}),
+        ("Enablement_EndUser_Assignment", {"enabledRules": "MultiFactorAuthentication"}),
+    ],
+)
+def test_pim_rule_patches_graph_would_refuse_are_400(
+    fresh: RunningServer, rule: str, body: dict[str, Any]
+) -> None:
+    noor = as_user(fresh, NOOR)
+    policies = noor.get(
+        "/policies/roleManagementPolicies",
+        params={"$filter": "scopeId eq '/' and scopeType eq 'DirectoryRole'", "$expand": "rules"},
+    ).json()["value"]
+    policy = next(p for p in policies if any(r["id"] == rule for r in p["rules"]))
+    before = _files(fresh.service.state_dir)
+    response = noor.patch(f"/policies/roleManagementPolicies/{policy['id']}/rules/{rule}", json=body)
+    assert_graph_error(response, 400, "Request_BadRequest")
+    assert _files(fresh.service.state_dir) == before

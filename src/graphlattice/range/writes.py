@@ -54,6 +54,7 @@ __all__ = [
     "PASSWORD_ATTEMPT",
     "PASSWORD_RESET",
     "ROLE_ASSIGNMENT",
+    "ROLE_POLICY_RULE",
     "ROLE_SCHEDULE_REQUEST",
     "TAP_CONFIGURATION",
     "TAP_CREATE",
@@ -360,7 +361,57 @@ CA_POLICY_CREATE = replace(CA_POLICY, required=frozenset({"displayName", "condit
 CA_POLICY_PATCH = obj(_NS + "conditionalAccessPolicy", _CA_FIELDS)
 """A PATCH: the writable properties only (read-only ones are refused)."""
 
-# ---- roles and PIM schedule requests ---------------------------------------------------------------------
+# ---- roles and PIM ----------------------------------------------------------------------------------------
+
+_APPROVERS = list_of(
+    obj(
+        _NS + "subjectSet",
+        {"userId": nullable(KEY), "groupId": nullable(KEY), "description": nullable(TEXT)},
+        open=True,  # singleUser, groupMembers, requestorManager ... each with its own properties
+    ),
+    max_length=50,
+)
+ROLE_POLICY_RULE = obj(
+    _NS + "unifiedRoleManagementPolicyRule",
+    {
+        "id": nullable(TEXT),
+        "enabledRules": nullable(
+            list_of(text(choices=("MultiFactorAuthentication", "Justification", "Ticketing")))
+        ),
+        "isExpirationRequired": nullable(boolean()),
+        "maximumDuration": nullable(ACTIVATION),
+        "setting": nullable(
+            obj(
+                _NS + "approvalSettings",
+                {
+                    "isApprovalRequired": nullable(boolean()),
+                    "isApprovalRequiredForExtension": nullable(boolean()),
+                    "isRequestorJustificationRequired": nullable(boolean()),
+                    "approvalMode": nullable(TEXT),
+                    "approvalStages": nullable(
+                        list_of(
+                            obj(
+                                _NS + "unifiedApprovalStage",
+                                {
+                                    "approvalStageTimeOutInDays": nullable(integer(1, 365)),
+                                    "isApproverJustificationRequired": nullable(boolean()),
+                                    "escalationTimeInMinutes": nullable(integer(0, 60 * 24 * 365)),
+                                    "isEscalationEnabled": nullable(boolean()),
+                                    "primaryApprovers": nullable(_APPROVERS),
+                                    "escalationApprovers": nullable(_APPROVERS),
+                                },
+                            ),
+                            max_length=5,
+                        )
+                    ),
+                },
+            )
+        ),
+        "target": nullable(any_object(_NS + "unifiedRoleManagementPolicyRuleTarget")),
+    },
+    open=True,  # the rule's other kinds (notification, authentication context) carry their own properties
+)
+"""A PATCH of one PIM policy rule (``/policies/roleManagementPolicies/{id}/rules/{ruleId}``)."""
 
 ROLE_ASSIGNMENT = obj(
     _NS + "unifiedRoleAssignment",

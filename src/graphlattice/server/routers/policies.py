@@ -397,13 +397,16 @@ def _rule_params(rule_id: str, body: Json) -> Json:
     )
 
 
-@router.patch("/policies/roleManagementPolicies/{policy_id}/rules/{rule_id}")
+@router.patch(
+    "/policies/roleManagementPolicies/{policy_id}/rules/{rule_id}",
+    openapi_extra=body_schema(W.ROLE_POLICY_RULE),
+)
 async def update_rule(request: Request, policy_id: str, rule_id: str) -> Response:
     ctx = graph(request)
     policy = _one(ctx.views.items("roleManagementPolicies"), policy_id)
     rules = [r for r in policy.get("rules") or () if isinstance(r, dict)]
     _one(rules, rule_id)
-    body = await read_json(request)
+    body = await read_body(request, W.ROLE_POLICY_RULE)
     assignment = next(
         (a for a in ctx.views.items("roleManagementPolicyAssignments") if a.get("policyId") == policy["id"]),
         None,
@@ -411,7 +414,14 @@ async def update_rule(request: Request, policy_id: str, rule_id: str) -> Respons
     if assignment is None:
         raise bad_request(f"The policy {policy_id} is not assigned to a role.")
     params = {"role": assignment.get("roleDefinitionId"), **_rule_params(rule_id, body)}
-    act(ctx, "update-role-policy", params, A.WRITE_ROLE_POLICIES)
+    act(
+        ctx,
+        "update-role-policy",
+        params,
+        A.WRITE_ROLE_POLICIES,
+        body=W.ROLE_POLICY_RULE,
+        names={"max_duration": "maximumDuration", "approvers": "setting.approvalStages"},
+    )
     return no_content()
 
 
