@@ -75,6 +75,12 @@ def test_load_by_path(tmp_path: Path) -> None:
             "lifetime: 10080",
             "issue-tap: unknown parameter 'lifetime'",
         ),
+        (
+            "params: {user: mia, lifetime_minutes: 10080, usable_once: false}",
+            "params: {user: mia, lifetime_minutes: 100000, usable_once: false}",
+            "lifetime_minutes: 100000",
+            "issue-tap: lifetime_minutes must be between 10 and 43200 (got 100000)",
+        ),
         ("  victim: mia\n", "  victim: mya\n", "victim: mya", "unknown person 'mya' (did you mean 'mia'?)"),
         (
             "        - {role: Reports Reader, assignment: active}",

@@ -61,6 +61,7 @@ __all__ = [
     "ActionSpec",
     "Param",
     "parse_params",
+    "read_param",
     "run_action",
     "settle",
 ]
@@ -187,7 +188,9 @@ def _read(param: Param, raw: Any, now: datetime) -> Any:
     return raw
 
 
-def _coerce(spec: ActionSpec, param: Param, raw: Any, now: datetime) -> Any:
+def read_param(spec: ActionSpec, param: Param, raw: Any, now: datetime) -> Any:
+    """One parameter's value, read from text or YAML and checked against its spec (``now`` resolves
+    ``+MINUTES``); :class:`~graphlattice.errors.InvalidValue` naming it when it does not fit."""
     try:
         value = _read(param, raw, now)
         if param.type == "json" and isinstance(value, Mapping):
@@ -224,7 +227,7 @@ def parse_params(spec: ActionSpec, params: Mapping[str, Any], now: datetime) -> 
                     message=f"missing required parameter {param.name}",
                 )
             continue
-        out[param.name] = _coerce(spec, param, raw, now)
+        out[param.name] = read_param(spec, param, raw, now)
     return out
 
 

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from graphlattice.range.actions import ACTIONS, ActionSpec
+from graphlattice.errors import InvalidValue
+from graphlattice.range.actions import ACTIONS, ActionSpec, read_param
+
+_REFERENCE_NOW = datetime(2026, 1, 1, tzinfo=UTC)  # resolves +MINUTES while checking a file's values
 
 __all__ = ["ACTIONS", "catalog", "describe_problem", "usage"]
 
@@ -19,7 +23,8 @@ def describe_problem(action: str, params: Mapping[str, str]) -> tuple[str, str |
     """A one-line complaint about ``action`` and its parameters, with the parameter it is about (None: the
     action itself or a missing parameter); None when all is well.
 
-    Values that hold a ``${step.field}`` reference are filled in later, so only their names are checked.
+    Values are checked against Graph's types and limits as ``range act`` checks them; those that hold a
+    ``${step.field}`` reference are filled in later, so only their names are checked.
     """
     spec = ACTIONS.get(action)
     if spec is None:
@@ -38,9 +43,15 @@ def describe_problem(action: str, params: Mapping[str, str]) -> tuple[str, str |
             if param.required:
                 return f"{action}: missing required parameter {param.name!r}", None
             continue
-        if param.choices and "${" not in value and value not in param.choices:
+        if "${" in str(value):
+            continue  # filled in from an earlier step when the timeline plays
+        if param.choices and value not in param.choices:
             choices = ", ".join(param.choices)
             return f"{action}: {param.name} must be one of {choices} (got {value!r})", param.name
+        try:
+            read_param(spec, param, value, _REFERENCE_NOW)
+        except InvalidValue as exc:
+            return str(exc), param.name
     return None
 
 
