@@ -402,9 +402,12 @@ def routes() -> FastAPI:
     """The Graph routes the gateway serves (paths below the version; see :mod:`.openapi` for their
     OpenAPI description)."""
     api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
-    for module in (methods, directory, directory_roles, tenancy, roles, policies, logs):
+    for module in _ROUTERS:
         api.include_router(module.router)
     return api
+
+
+_ROUTERS = (methods, directory, directory_roles, tenancy, roles, policies, logs)
 
 
 def create_app(
@@ -419,11 +422,12 @@ def create_app(
     svc = service if service is not None else RangeService(state_dir)
     api = routes()
     segments: dict[str, str] = {}
-    for route in api.routes:
-        if isinstance(route, Route):
-            for seg in route.path.split("/"):
-                if seg and "{" not in seg:
-                    segments.setdefault(seg.casefold(), seg)
+    for module in _ROUTERS:
+        for route in module.router.routes:
+            if isinstance(route, Route):
+                for seg in route.path.split("/"):
+                    if seg and "{" not in seg:
+                        segments.setdefault(seg.casefold(), seg)
 
     @api.exception_handler(GraphError)
     async def graph_error(request: Request, exc: GraphError) -> Response:
