@@ -2181,7 +2181,7 @@ ACTIONS: Mapping[str, ActionSpec] = {
             (
                 Param("session", help="the session the user registers in (default: the actor's latest)"),
                 Param("kind", required=True, help="what to register", choices=tuple(_KINDS)),
-                Param("device_name", help="display name of the phone or passkey"),
+                Param("device_name", help="display name of the phone or passkey", spec=W.DEVICE_NAME),
                 Param("phone_number", help="for kind=phone: '+CC NUMBER'", spec=S.text(32)),
                 Param("phone_type", help="for kind=phone", choices=tuple(PHONE_IDS)),
                 Param("passkey_type", help="for kind=passkey", choices=("deviceBound", "synced")),
@@ -2350,7 +2350,7 @@ ACTIONS: Mapping[str, ActionSpec] = {
                     help="a full conditionalAccessPolicy object instead of a template",
                     spec=W.CA_POLICY,
                 ),
-                Param("name", help="display name", spec=S.text(256, min_length=1)),
+                Param("name", help="display name", spec=W.DISPLAY_NAME),
                 Param("state", help="default enabled", choices=_CA_STATES),
                 Param("strength", help="mfa, passwordless, phishing-resistant or a strength id"),
                 _EXCLUDE_USERS,

@@ -81,6 +81,9 @@ class Spec:
     rule: Callable[[Any], str | None] | None = None  # a further check: the reason, or None
     graph_type: str = ""  # e.g. microsoft.graph.conditionalAccessGrantControls, for messages
     min_length: int = 0
+    controls: bool = (
+        False  # text whose author is not the caller (a device's own name): control characters kept
+    )
 
     def field_spec(self, name: str) -> Spec:
         """The spec of one property of an object spec."""
@@ -249,7 +252,7 @@ def _check_text(spec: Spec, value: Any, path: str, text_input: bool) -> str:
         raise _fail(path, f"must be at most {spec.max_length} characters (got {len(result)})")
     if len(result) < spec.min_length:
         raise _fail(path, "must not be empty" if spec.min_length == 1 else "is too short")
-    if any(_control(ch) for ch in result):
+    if not spec.controls and any(_control(ch) for ch in result):
         raise _fail(path, "must not contain control characters")
     if spec.choices:
         wanted = result.casefold() if spec.fold else result

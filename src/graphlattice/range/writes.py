@@ -78,6 +78,11 @@ TEXT = text(256)
 """A display name, a label, an id: Graph's strings are short; 256 characters is the common limit."""
 KEY = text(256, min_length=1)
 """What names a user, group, role, policy or method (id, UPN or display name)."""
+DEVICE_NAME = text(256, controls=True)
+"""A phone's or key's own name, as the device reports it at registration: whoever registers picks it, so it
+may hold anything, control characters included (every terminal line escapes them)."""
+DISPLAY_NAME = text(256, min_length=1, controls=True)
+"""A display name an administrator types: free text, shown escaped wherever a terminal shows it."""
 JUSTIFICATION = text(500)
 COUNTRY = text(2, min_length=2, rule=lambda v: None if v.isascii() and v.isalpha() else "must be two letters")
 
