@@ -81,9 +81,8 @@ class Spec:
     rule: Callable[[Any], str | None] | None = None  # a further check: the reason, or None
     graph_type: str = ""  # e.g. microsoft.graph.conditionalAccessGrantControls, for messages
     min_length: int = 0
-    controls: bool = (
-        False  # text whose author is not the caller (a device's own name): control characters kept
-    )
+    # free text whose author is not the caller (a device's own name): control characters kept
+    controls: bool = False
 
     def field_spec(self, name: str) -> Spec:
         """The spec of one property of an object spec."""
